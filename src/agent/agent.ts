@@ -1,0 +1,297 @@
+/**
+ * The agent: lineprof's part inside the target process. It finds the marked functions in every script as V8 parses
+ * it (before the script runs, so calls made during a module's own evaluation are caught), puts a recording breakpoint
+ * on their break locations and a calibration breakpoint beside each, and keeps the per-line figures.
+ *
+ * Two same-thread sessions: `main` owns the recording breakpoints, `calibration` the calibration ones. V8 evaluates
+ * the conditions of one location in the order the sessions set them, so a calibration condition always runs right
+ * after the recording one, with no user code between.
+ */
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+import { runInThisContext } from 'node:vm';
+import { Attributor } from '../attribution/attributor';
+import { planLocations } from '../breakpoints/plan';
+import type { CdpBreakLocation } from '../breakpoints/plan';
+import { lineOfOffset, parseSource, SourceParseError } from '../selection/find-functions';
+import type { ParsedSource } from '../selection/find-functions';
+import { functionNameMatches, mayContainSelection, selectFunctions } from '../selection/selectors';
+import type { SelectedFunction } from '../selection/selectors';
+import type { AgentConfig, AgentFunctionReport, AgentReport } from '../model/types';
+import { InspectorConnection } from './inspector-connection';
+import type { ScriptParsedEvent } from './inspector-connection';
+import { Recorder } from './recorder';
+
+const CALIBRATION_URL = 'lineprof:calibration';
+
+/** The global the breakpoint conditions call. Short, because V8 compiles the condition on every hit. */
+export const RECORDER_GLOBAL = '__lineprof';
+
+type FunctionMeta = Omit<
+  AgentFunctionReport,
+  'calls' | 'openCalls' | 'allocatedBytes' | 'netBytes' | 'externalBytes' | 'lines'
+>;
+
+interface PendingCalibration {
+  id: number;
+  lineNumber: number;
+  columnNumber: number;
+}
+
+/** lineprof's own code (compiled and dependencies) is never profiled. */
+const OWN_ROOT = path.resolve(__dirname, '..', '..', '..');
+const OWN_DIRS = [path.join(OWN_ROOT, 'dist') + path.sep, path.join(OWN_ROOT, 'node_modules') + path.sep];
+
+export class Agent {
+  private readonly attributor = new Attributor();
+  private readonly recorder: Recorder;
+  private readonly main: InspectorConnection;
+  private readonly calibration: InspectorConnection;
+  private readonly functions: FunctionMeta[] = [];
+  private readonly pendingCalibration = new Map<string, PendingCalibration[]>();
+  private readonly calibrationBreakpoints = new Map<number, string>();
+  private readonly matchedFunctions = new Set<string>();
+  private readonly matchedLines = new Set<string>();
+  private readonly warnings: string[] = [];
+  private readonly startedAt = Date.now();
+  private locations = 0;
+  /** While measuring the break cost: the probe function's body location ids and its breakpoints. */
+  private probeScript: { ids: Set<number>; breakpoints: string[] } | undefined;
+  /** Functions registered in the attributor but not reported (the probe), which come first. */
+  private hidden = 0;
+  private readonly locationLines: string[] = [];
+  private stopped = false;
+  private finalReport: AgentReport | undefined;
+
+  constructor(private readonly config: AgentConfig) {
+    this.recorder = new Recorder(
+      this.attributor,
+      { gcEvery: config.gcEvery, calibrationSamples: config.calibrationSamples },
+      (id) => this.removeCalibration(id),
+    );
+    this.main = new InspectorConnection((event) => this.onMainScriptParsed(event));
+    this.calibration = new InspectorConnection((event) => this.onCalibrationScriptParsed(event));
+  }
+
+  start(): void {
+    const recorder = this.recorder;
+    Object.defineProperty(globalThis, RECORDER_GLOBAL, {
+      value: (id: number, calibration: number) => recorder.hit(id, calibration),
+      configurable: true,
+      enumerable: false,
+      writable: false,
+    });
+    // Enabling reports every script already parsed (attach), then each new one as V8 parses it.
+    this.main.post('Debugger.enable');
+    this.calibration.post('Debugger.enable');
+    this.measureBreakCost();
+  }
+
+  /**
+   * Instruments a small function of lineprof's own whose loop body allocates nothing, runs it, and lets the recorder
+   * learn the per-hit cost that calibration pairs cannot see. Then removes it. Takes a few milliseconds.
+   */
+  private measureBreakCost(): void {
+    const source =
+      '(function lineprofCalibration(n) {\n  let x = 0;\n  for (let i = 0; i < n; i++) {\n' +
+      '    x = x + i;\n    x = x ^ i;\n    x = x - i;\n  }\n  return x;\n})';
+    this.probeScript = { ids: new Set(), breakpoints: [] };
+    const fn = runInThisContext(source, { filename: CALIBRATION_URL }) as (n: number) => number;
+    const probe = this.probeScript;
+    this.probeScript = undefined;
+    this.recorder.measureBreakCost(probe.ids, () => fn(48));
+    this.recorder.exclude(() => {
+      for (const breakpointId of probe.breakpoints) this.main.post('Debugger.removeBreakpoint', { breakpointId });
+      for (const id of probe.ids) this.removeCalibration(id);
+    });
+    this.functions.pop();
+    this.hidden++;
+  }
+
+  /** The figures so far. The final report closes open calls, so take it once, when profiling ends. */
+  report(final: boolean): AgentReport {
+    if (this.finalReport) return this.finalReport;
+    if (final) this.attributor.finish(this.recorder.readNow());
+    const stats = this.attributor.snapshot();
+    const spec = this.config.selection;
+    const report: AgentReport = {
+      functions: this.functions.map((meta, i) => {
+        const s = stats[i + this.hidden]!;
+        return {
+          ...meta,
+          calls: s.calls,
+          openCalls: s.openCalls,
+          allocatedBytes: s.allocatedBytes,
+          netBytes: s.netBytes,
+          externalBytes: s.externalBytes,
+          lines: [...s.lines].sort((a, b) => a[0] - b[0]),
+        };
+      }),
+      unmatched: {
+        functions: spec.functions.filter((f) => !this.matchedFunctions.has(f)),
+        lines: spec.lines.map((l) => `${l.file}:${l.line}`).filter((l) => !this.matchedLines.has(l)),
+      },
+      stats: { ...this.recorder.finishStats(), locations: this.locations, durationMs: Date.now() - this.startedAt },
+      warnings: [...this.warnings],
+      final,
+    };
+    if (final) {
+      if (this.recorder.trace) Object.assign(report, { trace: this.recorder.trace, traceLines: this.locationLines });
+      this.finalReport = report;
+      this.stop();
+    }
+    return report;
+  }
+
+  /** Removes every breakpoint (closing a session removes its own) and the global. Idempotent. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.main.close();
+    this.calibration.close();
+    delete (globalThis as Record<string, unknown>)[RECORDER_GLOBAL];
+  }
+
+  private onMainScriptParsed(event: ScriptParsedEvent): void {
+    if (event.url === CALIBRATION_URL && this.probeScript) {
+      this.instrumentScript(event, (parsed) => parsed.functions.map((fn) => ({ fn, reasons: [] })));
+      return;
+    }
+    if (this.stopped || !this.isCandidate(event.url)) return;
+    try {
+      this.recorder.exclude(() => this.instrumentScript(event, (parsed, file) => selectFunctions(parsed, file, this.config.selection)));
+    } catch (err) {
+      this.warnings.push(`could not instrument ${event.url}: ${(err as Error).message}`);
+    }
+  }
+
+  private onCalibrationScriptParsed(event: ScriptParsedEvent): void {
+    const pending = this.pendingCalibration.get(event.scriptId);
+    if (!pending) return;
+    this.pendingCalibration.delete(event.scriptId);
+    this.recorder.exclude(() => {
+      for (const p of pending) {
+        try {
+          const { breakpointId } = this.calibration.post<{ breakpointId: string }>('Debugger.setBreakpoint', {
+            location: { scriptId: event.scriptId, lineNumber: p.lineNumber, columnNumber: p.columnNumber },
+            condition: `${RECORDER_GLOBAL}(${p.id},1)`,
+          });
+          this.calibrationBreakpoints.set(p.id, breakpointId);
+          this.recorder.expectCalibration(p.id);
+        } catch {
+          // Without its own calibration the location uses the latest estimate of another location.
+        }
+      }
+    });
+  }
+
+  private removeCalibration(id: number): void {
+    const breakpointId = this.calibrationBreakpoints.get(id);
+    if (breakpointId === undefined) return;
+    this.calibrationBreakpoints.delete(id);
+    try {
+      this.calibration.post('Debugger.removeBreakpoint', { breakpointId });
+    } catch {
+      // Already gone with its script.
+    }
+  }
+
+  private isCandidate(url: string): boolean {
+    if (url.startsWith('node:') || url.startsWith('internal/')) return false;
+    const file = fileOf(url);
+    if (OWN_DIRS.some((dir) => file.startsWith(dir))) return false;
+    if (!this.config.includeNodeModules && /[\\/]node_modules[\\/]/.test(file)) return false;
+    return true;
+  }
+
+  private instrumentScript(
+    event: ScriptParsedEvent,
+    select: (parsed: ParsedSource, file: string) => SelectedFunction[],
+  ): void {
+    const { scriptSource: source } = this.main.post<{ scriptSource: string }>('Debugger.getScriptSource', {
+      scriptId: event.scriptId,
+    });
+    const file = fileOf(event.url);
+    const spec = this.config.selection;
+    if (!this.probeScript && !mayContainSelection(source, file, spec)) return;
+    let parsed: ParsedSource;
+    try {
+      parsed = parseSource(source);
+    } catch (err) {
+      if (err instanceof SourceParseError) {
+        this.warnings.push(`could not parse ${file}:${err.line}: ${err.message}; its functions are not profiled`);
+        return;
+      }
+      throw err;
+    }
+    const lines = source.split(/\r\n|\r|\n/);
+    for (const { fn, reasons } of select(parsed, file)) {
+      for (const name of spec.functions) if (functionNameMatches(name, fn)) this.matchedFunctions.add(name);
+      for (const l of spec.lines) {
+        if (l.file === file && l.line >= fn.startLine && l.line <= fn.endLine) this.matchedLines.add(`${l.file}:${l.line}`);
+      }
+      const at = (offset: number) => {
+        const line = lineOfOffset(parsed.lineStarts, offset);
+        return { scriptId: event.scriptId, lineNumber: line - 1, columnNumber: offset - parsed.lineStarts[line - 1]! };
+      };
+      const { locations } = this.main.post<{ locations: CdpBreakLocation[] }>('Debugger.getPossibleBreakpoints', {
+        start: at(fn.bodyStart),
+        end: at(fn.end),
+        restrictToFunction: true,
+      });
+      const planned = planLocations(fn, locations, parsed.lineStarts);
+      const fnIndex = this.attributor.addFunction();
+      const instrumented = new Set<number>();
+      const pending = this.pendingCalibration.get(event.scriptId) ?? [];
+      for (const p of planned) {
+        const id = this.attributor.addLocation({
+          fn: fnIndex,
+          line: p.line,
+          offset: p.offset,
+          kind: p.kind,
+          opensCall: p.opensCall,
+        });
+        this.locationLines[id] = `${p.line}:${p.columnNumber0}${p.kind === 2 ? 'r' : p.kind === 1 ? 'e' : ''}`;
+        try {
+          const { breakpointId } = this.main.post<{ breakpointId: string }>('Debugger.setBreakpoint', {
+            location: { scriptId: event.scriptId, lineNumber: p.lineNumber0, columnNumber: p.columnNumber0 },
+            condition: `${RECORDER_GLOBAL}(${id},0)`,
+          });
+          if (this.probeScript) {
+            this.probeScript.breakpoints.push(breakpointId);
+            if (p.line >= 4 && p.line <= 6) this.probeScript.ids.add(id);
+          }
+        } catch {
+          continue;
+        }
+        this.locations++;
+        instrumented.add(p.line);
+        pending.push({ id, lineNumber: p.lineNumber0, columnNumber: p.columnNumber0 });
+      }
+      this.pendingCalibration.set(event.scriptId, pending);
+      this.functions.push({
+        name: fn.name,
+        url: event.url,
+        file,
+        startLine: fn.startLine,
+        endLine: fn.endLine,
+        source: lines.slice(fn.startLine - 1, fn.endLine),
+        reasons,
+        isAsync: fn.isAsync,
+        isGenerator: fn.isGenerator,
+        instrumentedLines: [...instrumented].sort((a, b) => a - b),
+      });
+    }
+  }
+}
+
+function fileOf(url: string): string {
+  if (url.startsWith('file:')) {
+    try {
+      return fileURLToPath(url);
+    } catch {
+      return url;
+    }
+  }
+  return url;
+}

@@ -1,0 +1,57 @@
+/**
+ * Loaded with `node --require` by `lineprof run`, before the user's script. It starts the agent, opens the inspector
+ * on a free loopback port, tells the controller the address through the channel descriptor, and waits for the
+ * controller's go-ahead (Runtime.runIfWaitingForDebugger) before the script runs.
+ *
+ * The final report is written to the channel synchronously: at exit, and on SIGINT/SIGTERM/SIGHUP when the program
+ * has no handler of its own (the signal is then raised again, so the program ends exactly as it would have).
+ */
+import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
+import type { AgentConfig, AgentMessage } from '../model/types';
+import { Agent } from './agent';
+
+const ENV_KEY = 'LINEPROF_AGENT';
+
+function send(fd: number, message: AgentMessage): void {
+  try {
+    fs.writeSync(fd, JSON.stringify(message) + '\n');
+  } catch {
+    // The controller is gone; nothing else can be done from here.
+  }
+}
+
+function main(): void {
+  const raw = process.env[ENV_KEY];
+  if (!raw) return;
+  // Child processes of the program inherit the environment: they must not start an agent of their own.
+  delete process.env[ENV_KEY];
+  const config = JSON.parse(raw) as AgentConfig;
+  const agent = new Agent(config);
+  agent.start();
+
+  let url = inspector.url();
+  if (!url) {
+    inspector.open(0, '127.0.0.1', false);
+    url = inspector.url();
+  }
+  send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
+  inspector.waitForDebugger();
+
+  const finish = (): void => send(config.channelFd, { type: 'report', report: agent.report(true) });
+  process.on('exit', finish);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      if (process.listenerCount(signal) > 1) {
+        // The program handles this signal itself; if it exits, the exit handler sends the report.
+        return;
+      }
+      finish();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+main();

@@ -1,0 +1,186 @@
+/**
+ * Attribution: turns the stream of heap readings taken at break locations into per-line figures. Pure: no I/O, no
+ * clock, no V8; it is fed readings and keeps sums, so the same code runs live inside the target and on recorded
+ * sequences in unit tests.
+ *
+ * The rule, written down once (docs/how-it-works.md repeats it):
+ *   What the heap gained between a reading and the next reading *of the same call frame* is charged to the line of
+ *   the first reading. Calls made in between (to unmarked code, or to marked code, recursion included) are part of
+ *   that interval, so a line's figures include everything its calls allocated. A `(return)` location closes the
+ *   call; a call left by a throw is closed at the next reading, which is charged to the line that threw.
+ *
+ * Frames are told apart by stack depth: a reading deeper than the open frame is a new call; a reading shallower
+ * closes the frames above it; a reading at a function's entry location that no loop can repeat, at the depth of an
+ * open frame of the same function, means the open frame was left by a throw and a new call began.
+ */
+import { LocationKind } from '../breakpoints/plan';
+
+export interface AttributedLocation {
+  fn: number;
+  line: number;
+  offset: number;
+  kind: LocationKind;
+  opensCall: boolean;
+}
+
+/**
+ * One heap reading, with every counter cumulative since the start of profiling so that any two readings can be
+ * subtracted, however many other readings came between them.
+ */
+export interface Reading {
+  /** JS heap bytes the program itself has added (lineprof's own footprint removed; GCs by lineprof excluded). */
+  heap: number;
+  /** Bytes freed by garbage collections that ran while user code ran. heap + freed only grows: it is allocation. */
+  freed: number;
+  /** Number of such garbage collections. */
+  gcs: number;
+  /** External (ArrayBuffer/Buffer backing store) bytes, cumulative change. */
+  external: number;
+  /** The JS heap in use now, lineprof's own garbage removed (for the Mem usage column). */
+  heapInUse: number;
+}
+
+export interface LineStats {
+  occurrences: number;
+  allocatedBytes: number;
+  netBytes: number;
+  externalBytes: number;
+  /** Largest heap in use seen right after the line (its Mem usage). */
+  peakHeapInUse: number;
+  /** Intervals of this line during which a garbage collection ran: their net figure includes what it freed. */
+  gcIntervals: number;
+  /** Intervals closed because the call was left by a throw (charged up to the next reading). */
+  thrownIntervals: number;
+}
+
+export interface FunctionStats {
+  calls: number;
+  /** Calls still open when the figures were taken (a generator never exhausted, a call in progress). */
+  openCalls: number;
+  allocatedBytes: number;
+  netBytes: number;
+  externalBytes: number;
+  lines: Map<number, LineStats>;
+}
+
+interface Frame {
+  fn: number;
+  depth: number;
+  line: number;
+  offset: number;
+  at: Reading;
+  openedAt: Reading;
+}
+
+export class Attributor {
+  private readonly locations: AttributedLocation[] = [];
+  private readonly functions: FunctionStats[] = [];
+  private readonly stack: Frame[] = [];
+
+  addFunction(): number {
+    this.functions.push({
+      calls: 0,
+      openCalls: 0,
+      allocatedBytes: 0,
+      netBytes: 0,
+      externalBytes: 0,
+      lines: new Map(),
+    });
+    return this.functions.length - 1;
+  }
+
+  addLocation(location: AttributedLocation): number {
+    this.locations.push(location);
+    return this.locations.length - 1;
+  }
+
+  get functionCount(): number {
+    return this.functions.length;
+  }
+
+  hit(locationId: number, depth: number, reading: Reading): void {
+    const loc = this.locations[locationId];
+    if (!loc) return;
+    const stack = this.stack;
+    // Frames deeper than this reading were left without reaching a return location: a throw.
+    while (stack.length > 0 && stack[stack.length - 1]!.depth > depth) this.close(reading, true);
+    let top: Frame | undefined = stack[stack.length - 1];
+    if (top && top.depth === depth && (top.fn !== loc.fn || (loc.kind === LocationKind.Entry && loc.opensCall))) {
+      this.close(reading, true);
+      top = undefined;
+    }
+    if (top && top.depth === depth) {
+      this.charge(top, reading, false);
+    } else {
+      top = { fn: loc.fn, depth, line: -1, offset: -1, at: reading, openedAt: reading };
+      stack.push(top);
+      this.functions[loc.fn]!.calls++;
+    }
+    if (loc.kind === LocationKind.Return) {
+      top.at = reading;
+      this.close(reading, false);
+      return;
+    }
+    // An occurrence is an arrival on the line from another line, or the same location twice in a row (a loop on one
+    // location). Moving between locations of one line (a for header's update then test) is the same occurrence.
+    if (top.line !== loc.line || loc.offset === top.offset) this.lineStats(loc.fn, loc.line).occurrences++;
+    top.line = loc.line;
+    top.offset = loc.offset;
+    top.at = reading;
+  }
+
+  /** Closes every open call at this reading (end of profiling); the calls are counted as still open. */
+  finish(reading: Reading): void {
+    while (this.stack.length > 0) {
+      this.functions[this.stack[this.stack.length - 1]!.fn]!.openCalls++;
+      this.close(reading, false);
+    }
+  }
+
+  /** Figures so far, without disturbing open calls (a live view reads this while the program runs). */
+  snapshot(): FunctionStats[] {
+    return this.functions.map((f) => ({ ...f, lines: new Map([...f.lines].map(([k, v]) => [k, { ...v }])) }));
+  }
+
+  private charge(frame: Frame, reading: Reading, thrown: boolean): void {
+    if (frame.line < 0) return;
+    const stats = this.lineStats(frame.fn, frame.line);
+    const net = reading.heap - frame.at.heap;
+    stats.netBytes += net;
+    stats.allocatedBytes += net + (reading.freed - frame.at.freed);
+    stats.externalBytes += reading.external - frame.at.external;
+    if (reading.gcs !== frame.at.gcs) stats.gcIntervals++;
+    if (thrown) stats.thrownIntervals++;
+    if (reading.heapInUse > stats.peakHeapInUse) stats.peakHeapInUse = reading.heapInUse;
+  }
+
+  private close(reading: Reading, thrown: boolean): void {
+    const frame = this.stack.pop()!;
+    if (frame.at !== reading) this.charge(frame, reading, thrown);
+    // A call's totals count once however deep the recursion: only the outermost open call of a function adds them.
+    if (this.stack.some((f) => f.fn === frame.fn)) return;
+    const fn = this.functions[frame.fn]!;
+    const net = reading.heap - frame.openedAt.heap;
+    fn.netBytes += net;
+    fn.allocatedBytes += net + (reading.freed - frame.openedAt.freed);
+    fn.externalBytes += reading.external - frame.openedAt.external;
+  }
+
+  private lineStats(fn: number, line: number): LineStats {
+    const lines = this.functions[fn]!.lines;
+    let stats = lines.get(line);
+    if (!stats) {
+      stats = {
+        occurrences: 0,
+        allocatedBytes: 0,
+        netBytes: 0,
+        externalBytes: 0,
+        peakHeapInUse: 0,
+        gcIntervals: 0,
+        thrownIntervals: 0,
+      };
+      lines.set(line, stats);
+    }
+    return stats;
+  }
+}

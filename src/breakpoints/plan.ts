@@ -1,0 +1,71 @@
+/**
+ * Which of a function's break locations get a recording breakpoint, and what each one means for attribution. Pure.
+ *
+ * CDP locations are 0-based (line and column); everything this module returns for people is 1-based.
+ */
+import { lineOfOffset } from '../selection/find-functions';
+import type { SourceFunction } from '../selection/find-functions';
+
+/** A break location as `Debugger.getPossibleBreakpoints` reports it. */
+export interface CdpBreakLocation {
+  lineNumber: number;
+  columnNumber?: number;
+  type?: 'debuggerStatement' | 'call' | 'return';
+}
+
+export const enum LocationKind {
+  Body = 0,
+  /** The function's first location: it opens a new call when `opensCall` holds. */
+  Entry = 1,
+  /** A `(return)` location: the call ends right after it. */
+  Return = 2,
+}
+
+export interface PlannedLocation {
+  lineNumber0: number;
+  columnNumber0: number;
+  /** 1-based line the location's time is charged to (generated source; source maps map it later). */
+  line: number;
+  /** Offset in the source, which orders locations within a line. */
+  offset: number;
+  kind: LocationKind;
+  /** Entry location that no loop can repeat, so a hit there always begins a new call. */
+  opensCall: boolean;
+}
+
+/**
+ * Every location gets a breakpoint except a `call` location that follows another location on its own line: a hit
+ * there could only split the line's interval in two, both charged to the same line, so it would cost ~30 µs for
+ * nothing. Locations outside the function's own range (V8 may report the closing position) are dropped.
+ */
+export function planLocations(
+  fn: SourceFunction,
+  locations: CdpBreakLocation[],
+  lineStarts: number[],
+): PlannedLocation[] {
+  const withOffsets = locations
+    .map((loc) => {
+      const col = loc.columnNumber ?? 0;
+      const offset = (lineStarts[loc.lineNumber] ?? 0) + col;
+      return { loc, col, offset };
+    })
+    .filter(({ offset }) => offset >= fn.start && offset <= fn.end)
+    .sort((a, b) => a.offset - b.offset);
+  const planned: PlannedLocation[] = [];
+  const seenLines = new Set<number>();
+  withOffsets.forEach(({ loc, col, offset }, index) => {
+    const firstOnLine = !seenLines.has(loc.lineNumber);
+    seenLines.add(loc.lineNumber);
+    if (loc.type === 'call' && !firstOnLine && index !== 0) return;
+    const kind = loc.type === 'return' ? LocationKind.Return : index === 0 ? LocationKind.Entry : LocationKind.Body;
+    planned.push({
+      lineNumber0: loc.lineNumber,
+      columnNumber0: col,
+      line: lineOfOffset(lineStarts, offset),
+      offset,
+      kind,
+      opensCall: kind === LocationKind.Entry && !fn.repeatRanges.some(([s, e]) => offset >= s && offset < e),
+    });
+  });
+  return planned;
+}

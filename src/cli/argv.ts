@@ -1,0 +1,44 @@
+/**
+ * Splits `lineprof run [lineprof options] <script> [script args…]`: everything from the script on belongs to the
+ * script, flags included (c8's hideInstrumenteeArgs). yargs alone cannot stop at the script without also stopping at
+ * the command name.
+ */
+
+/** lineprof options of `run` that take a value (so the token after them is not the script). */
+const VALUE_OPTIONS = new Set([
+  '--function',
+  '-f',
+  '--line',
+  '-l',
+  '--node-arg',
+  '--output',
+  '-o',
+  '--json',
+  '--unit',
+  '--precision',
+  '--gc-every',
+]);
+
+export interface SplitArgv {
+  /** What yargs should parse: the command, lineprof's options and the script. */
+  lineprof: string[];
+  /** The script's own arguments, untouched. */
+  script: string[];
+}
+
+export function splitRunArgv(argv: string[]): SplitArgv {
+  const commandIndex = argv.findIndex((a) => !a.startsWith('-'));
+  if (commandIndex === -1 || argv[commandIndex] !== 'run') return { lineprof: argv, script: [] };
+  for (let i = commandIndex + 1; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--') {
+      return { lineprof: [...argv.slice(0, i), ...argv.slice(i + 1, i + 2)], script: argv.slice(i + 2) };
+    }
+    if (token.startsWith('-') && token !== '-') {
+      if (VALUE_OPTIONS.has(token)) i++;
+      continue;
+    }
+    return { lineprof: argv.slice(0, i + 1), script: argv.slice(i + 1) };
+  }
+  return { lineprof: argv, script: [] };
+}

@@ -1,0 +1,138 @@
+/** `lineprof run [options] <script> [args…]`: like `python -m memory_profiler script.py`. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../../errors';
+import { COLUMNS } from '../../report/columns';
+import { describeExit, startRun } from '../../run';
+import type { RunHandle } from '../../run';
+import { withOutputOptions, writeResult } from '../output';
+import type { OutputArgs } from '../output';
+
+interface RunArgs extends OutputArgs {
+  script: string;
+  function: string[];
+  line: string[];
+  'node-arg': string[];
+  markers: boolean;
+  'include-node-modules': boolean;
+  'gc-every': number;
+}
+
+const COLUMN_HELP = COLUMNS.map((c) => `  ${c.title.padEnd(13)} ${c.meaning}`).join('\n');
+
+/** `scriptArgs` are the script's own arguments, split off before yargs sees the command line (see ../argv.ts). */
+export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunArgs> => ({
+  command: 'run [options] <script> [args..]',
+  describe: 'Run a script and print the line table of each marked function when it ends',
+  builder: (y: Argv) =>
+    withOutputOptions(
+      y
+        .positional('script', { type: 'string', demandOption: true, describe: 'The script to run' })
+        .positional('args', { type: 'string', array: true, describe: "The script's own arguments (passed untouched)" })
+        .option('function', {
+          alias: 'f',
+          type: 'string',
+          array: true,
+          default: [],
+          describe: 'Profile functions of this name (plain `load` or qualified `Store.load`); repeatable',
+        })
+        .option('line', {
+          alias: 'l',
+          type: 'string',
+          array: true,
+          default: [],
+          describe: 'Profile the innermost function containing FILE:LINE; repeatable',
+        })
+        .option('node-arg', {
+          type: 'string',
+          array: true,
+          default: [],
+          describe: 'Pass a flag to node, e.g. --node-arg=--no-opt; repeatable',
+        })
+        .option('markers', {
+          type: 'boolean',
+          default: true,
+          describe: 'Honour `// @profile` comments (--no-markers to ignore them)',
+        })
+        .option('include-node-modules', {
+          type: 'boolean',
+          default: false,
+          describe: 'Also look for marked functions in node_modules',
+        })
+        .option('gc-every', {
+          type: 'number',
+          default: 4096,
+          describe: "Run a full GC outside lineprof's readings every N hits, keeping them fast (0: never)",
+        })
+        .example('$0 run fixtures/allocate.js', 'profile the functions marked with // @profile')
+        .example('$0 run -f Store.load app.js --port 3000', 'profile Store.load; app.js gets --port 3000')
+        .epilog(`Columns of the table:\n${COLUMN_HELP}\n\nMarks: a \`// @profile\` comment on the line directly above a function (or \`/* @profile */\` just before it).`),
+    ) as Argv<RunArgs>,
+  handler: async (args) => {
+    for (const file of [args.output, args.json]) if (file) checkWritable(file);
+    if (!Number.isInteger(args['gc-every']) || args['gc-every'] < 0) {
+      throw new UsageError(`--gc-every takes a whole number from 0, got ${args['gc-every']}`);
+    }
+    const handle = startRun({
+      script: args.script,
+      args: scriptArgs,
+      nodeArgs: args['node-arg'],
+      functions: args.function,
+      lines: args.line,
+      markers: args.markers,
+      includeNodeModules: args['include-node-modules'],
+      gcEvery: args['gc-every'],
+    });
+    const removeSignalHandlers = forwardSignals(handle);
+    try {
+      const { result, exit } = await handle.done;
+      for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
+      if (exit.signal || exit.code !== 0) process.stderr.write(`lineprof: the script ended with ${describeExit(exit)}\n`);
+      writeResult(result, args);
+      process.exitCode = exitStatus(exit);
+    } finally {
+      removeSignalHandlers();
+    }
+  },
+});
+
+/**
+ * Ctrl-C in a terminal reaches the script too (same process group), and the agent there sends its report before the
+ * script ends. A SIGINT sent to lineprof alone is forwarded if the script is still running shortly after; a second
+ * one forwards SIGTERM, a third SIGKILL. SIGTERM and SIGHUP are forwarded at once.
+ */
+function forwardSignals(handle: RunHandle): () => void {
+  let interrupts = 0;
+  const onInterrupt = (): void => {
+    interrupts++;
+    if (interrupts === 1) setTimeout(() => handle.kill('SIGINT'), 500).unref();
+    else handle.kill(interrupts === 2 ? 'SIGTERM' : 'SIGKILL');
+  };
+  const onTerm = (): void => handle.kill('SIGTERM');
+  const onHup = (): void => handle.kill('SIGHUP');
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onHup);
+  return () => {
+    process.removeListener('SIGINT', onInterrupt);
+    process.removeListener('SIGTERM', onTerm);
+    process.removeListener('SIGHUP', onHup);
+  };
+}
+
+/** The script's own status; a script killed by a signal gives 128 + its number, as a shell reports it. */
+function exitStatus(exit: { code: number | null; signal: NodeJS.Signals | null }): number {
+  if (exit.signal) return 128 + (os.constants.signals[exit.signal] ?? 0);
+  return exit.code ?? 1;
+}
+
+function checkWritable(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot write ${file}: the directory ${dir} does not exist or is not writable`);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The CLI: parses arguments, calls the library, prints, and exits. The only place that writes to the terminal or
+ * sets the exit code; every expected failure arrives here as a LineprofError and leaves as one line.
+ */
+import yargs from 'yargs';
+import { LineprofError, UsageError } from '../errors';
+import { makeRunCommand } from './commands/run';
+import { splitRunArgv } from './argv';
+import { reportCommand } from './commands/report';
+
+export async function main(argv: string[]): Promise<void> {
+  const { lineprof, script } = splitRunArgv(argv);
+  const verbose = lineprof.includes('--verbose');
+  try {
+    await yargs(lineprof)
+      .scriptName('lineprof')
+      .usage('$0 <command> [options]\n\nExact line-by-line memory profiles of Node.js functions.')
+      .command(makeRunCommand(script))
+      .command(reportCommand)
+      .option('verbose', { type: 'boolean', describe: 'Show stack traces of errors', global: true })
+      .demandCommand(1, 'name a command: run or report')
+      .strict()
+      .fail((message, err) => {
+        throw err ?? new UsageError(message);
+      })
+      .help()
+      .version()
+      .wrap(Math.min(110, process.stdout.columns || 110))
+      .parseAsync();
+  } catch (err) {
+    process.exitCode = reportError(err, verbose);
+  }
+}
+
+function reportError(err: unknown, verbose: boolean): number {
+  if (err instanceof LineprofError) {
+    process.stderr.write(`lineprof: ${err.message}\n`);
+    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(
+    `lineprof: internal error: ${e?.message ?? String(err)}. This is a bug in lineprof; please report it` +
+      (verbose ? '' : ' (run with --verbose for the stack trace)') +
+      '.\n',
+  );
+  if (verbose && e?.stack) process.stderr.write(`${e.stack}\n`);
+  return 70;
+}

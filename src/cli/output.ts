@@ -1,0 +1,46 @@
+/** Options and output shared by the commands that print a line table. */
+import * as fs from 'node:fs';
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors';
+import type { ProfileResult } from '../model/types';
+import { BYTE_UNITS } from '../report/format';
+import type { ByteUnit } from '../report/format';
+import { renderJson } from '../report/json';
+import { renderText } from '../report/text';
+
+export interface OutputArgs {
+  output?: string;
+  json?: string;
+  unit: ByteUnit;
+  precision: number;
+}
+
+export function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
+  return y
+    .option('output', { alias: 'o', type: 'string', describe: 'Write the tables to FILE instead of stdout' })
+    .option('json', { type: 'string', describe: 'Also write the result as JSON to FILE (schema: docs/output-schema.md)' })
+    .option('unit', { choices: BYTE_UNITS, default: 'auto' as ByteUnit, describe: 'Unit of the byte columns' })
+    .option('precision', {
+      type: 'number',
+      default: 2,
+      describe: 'Digits after the decimal point for KiB and larger',
+    }) as Argv<T & OutputArgs>;
+}
+
+export function writeResult(result: ProfileResult, args: OutputArgs): void {
+  if (!Number.isInteger(args.precision) || args.precision < 0 || args.precision > 9) {
+    throw new UsageError(`--precision takes a whole number from 0 to 9, got ${args.precision}`);
+  }
+  const text = renderText(result, { unit: args.unit, precision: args.precision });
+  if (args.json) writeFile(args.json, renderJson(result));
+  if (args.output) writeFile(args.output, text);
+  else process.stdout.write(text);
+}
+
+function writeFile(file: string, content: string): void {
+  try {
+    fs.writeFileSync(file, content);
+  } catch (err) {
+    throw new UsageError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * lineprof's library API. The CLI is a thin layer over these.
+ *
+ * @example
+ * ```ts
+ * import { runProfile, renderText } from 'lineprof';
+ * const { result } = await runProfile({ script: 'fixtures/allocate.js' });
+ * process.stdout.write(renderText(result, { unit: 'auto', precision: 2 }));
+ * ```
+ */
+export { runProfile, startRun, NOTHING_MARKED } from './run';
+export type { RunOptions, RunOutcome, RunHandle } from './run';
+export { renderText } from './report/text';
+export { renderJson, parseResultJson } from './report/json';
+export { formatBytes, BYTE_UNITS } from './report/format';
+export type { ByteFormat, ByteUnit } from './report/format';
+export { COLUMNS } from './report/columns';
+export { SCHEMA_VERSION } from './model/types';
+export type { ProfileResult, FunctionProfile, LineProfile } from './model/types';
+export { LineprofError, UsageError, TargetError, ResultFileError } from './errors';

@@ -1,0 +1,76 @@
+/**
+ * From the agent's report to the user-facing model: every source line of each function, lines that never ran
+ * included (blank in the table), and functions parsed more than once (the same file loaded twice) merged. Pure.
+ */
+import type { LineStats } from '../attribution/attributor';
+import type { AgentFunctionReport, AgentReport, FunctionProfile, LineProfile } from './types';
+
+export function buildFunctionProfiles(report: AgentReport): FunctionProfile[] {
+  const merged = new Map<string, FunctionProfile>();
+  for (const fn of report.functions) {
+    const key = `${fn.file}\0${fn.startLine}\0${fn.name}`;
+    const profile = toProfile(fn);
+    const existing = merged.get(key);
+    merged.set(key, existing ? mergeProfiles(existing, profile) : profile);
+  }
+  return [...merged.values()].sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine);
+}
+
+function toProfile(fn: AgentFunctionReport): FunctionProfile {
+  const stats = new Map<number, LineStats>(fn.lines);
+  const lines: LineProfile[] = fn.source.map((content, i) => {
+    const line = fn.startLine + i;
+    const s = stats.get(line);
+    return {
+      line,
+      content,
+      occurrences: s?.occurrences ?? 0,
+      allocatedBytes: s?.allocatedBytes ?? 0,
+      netBytes: s?.netBytes ?? 0,
+      externalBytes: s?.externalBytes ?? 0,
+      memUsageBytes: s && s.peakHeapInUse > 0 ? s.peakHeapInUse : null,
+      gcAffected: s?.gcIntervals ?? 0,
+      thrownIntervals: s?.thrownIntervals ?? 0,
+    };
+  });
+  return {
+    name: fn.name,
+    file: fn.file,
+    url: fn.url,
+    startLine: fn.startLine,
+    endLine: fn.endLine,
+    markedBy: fn.reasons,
+    calls: fn.calls,
+    openCalls: fn.openCalls,
+    allocatedBytes: fn.allocatedBytes,
+    netBytes: fn.netBytes,
+    externalBytes: fn.externalBytes,
+    lines,
+  };
+}
+
+function mergeProfiles(a: FunctionProfile, b: FunctionProfile): FunctionProfile {
+  return {
+    ...a,
+    markedBy: [...new Set([...a.markedBy, ...b.markedBy])],
+    calls: a.calls + b.calls,
+    openCalls: a.openCalls + b.openCalls,
+    allocatedBytes: a.allocatedBytes + b.allocatedBytes,
+    netBytes: a.netBytes + b.netBytes,
+    externalBytes: a.externalBytes + b.externalBytes,
+    lines: a.lines.map((l, i) => {
+      const o = b.lines[i]!;
+      const peaks = [l.memUsageBytes, o.memUsageBytes].filter((v): v is number => v !== null);
+      return {
+        ...l,
+        occurrences: l.occurrences + o.occurrences,
+        allocatedBytes: l.allocatedBytes + o.allocatedBytes,
+        netBytes: l.netBytes + o.netBytes,
+        externalBytes: l.externalBytes + o.externalBytes,
+        memUsageBytes: peaks.length > 0 ? Math.max(...peaks) : null,
+        gcAffected: l.gcAffected + o.gcAffected,
+        thrownIntervals: l.thrownIntervals + o.thrownIntervals,
+      };
+    }),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The shapes that cross process boundaries: what the agent inside the target sends back (AgentReport), and the
+ * versioned result users and tools read (ProfileResult, see docs/output-schema.md).
+ */
+import type { LineStats } from '../attribution/attributor';
+import type { MarkReason, SelectionSpec } from '../selection/selectors';
+import type { RecorderStats } from '../agent/recorder';
+
+export const SCHEMA_VERSION = 1;
+
+/** What `lineprof run` tells the agent, through the LINEPROF_AGENT environment variable. */
+export interface AgentConfig {
+  selection: SelectionSpec;
+  /** Profile functions in node_modules too (they are skipped otherwise, for speed). */
+  includeNodeModules: boolean;
+  gcEvery: number;
+  calibrationSamples: number;
+  /** File descriptor the agent writes its messages to (one JSON object per line). */
+  channelFd: number;
+}
+
+export interface AgentFunctionReport {
+  name: string;
+  /** Script URL as V8 knows it (file:// for files). */
+  url: string;
+  /** File path when the URL is a file URL, else the URL. */
+  file: string;
+  startLine: number;
+  endLine: number;
+  /** Source text of lines startLine..endLine. */
+  source: string[];
+  reasons: MarkReason[];
+  isAsync: boolean;
+  isGenerator: boolean;
+  calls: number;
+  openCalls: number;
+  allocatedBytes: number;
+  netBytes: number;
+  externalBytes: number;
+  lines: Array<[number, LineStats]>;
+  /** Lines that carry at least one recording breakpoint (lines that can show figures). */
+  instrumentedLines: number[];
+}
+
+export interface AgentReport {
+  functions: AgentFunctionReport[];
+  /** Selectors that matched no function in any script the target loaded. */
+  unmatched: { functions: string[]; lines: string[] };
+  stats: RecorderStats & { locations: number; durationMs: number };
+  warnings: string[];
+  /** True for the report taken when the target exits; false for a snapshot while it runs. */
+  final: boolean;
+}
+
+export type AgentMessage = { type: 'ready'; url: string; pid: number } | { type: 'report'; report: AgentReport };
+
+export interface LineProfile {
+  line: number;
+  content: string;
+  occurrences: number;
+  /** Bytes the line allocated on the JS heap (gross; garbage collection does not change it). */
+  allocatedBytes: number;
+  /** Change of the JS heap over the line: allocated minus what GCs that ran during the line freed. */
+  netBytes: number;
+  /** Change of external memory (ArrayBuffer and Buffer backing stores), which lives outside the JS heap. */
+  externalBytes: number;
+  /** JS heap in use right after the line (the largest over its occurrences); null when the line never ran. */
+  memUsageBytes: number | null;
+  /** Occurrences during which a garbage collection ran (their net figure includes what it freed). */
+  gcAffected: number;
+  /** Occurrences ended by a throw, charged up to the next reading. */
+  thrownIntervals: number;
+}
+
+export interface FunctionProfile {
+  name: string;
+  file: string;
+  url: string;
+  startLine: number;
+  endLine: number;
+  markedBy: MarkReason[];
+  calls: number;
+  openCalls: number;
+  allocatedBytes: number;
+  netBytes: number;
+  externalBytes: number;
+  lines: LineProfile[];
+}
+
+export interface ProfileResult {
+  schemaVersion: typeof SCHEMA_VERSION;
+  tool: { name: 'lineprof'; version: string };
+  command: string;
+  script: string | null;
+  argv: string[];
+  node: string;
+  startedAt: string;
+  durationMs: number;
+  exit: { code: number | null; signal: string | null };
+  functions: FunctionProfile[];
+  unmatched: { functions: string[]; lines: string[] };
+  stats: AgentReport['stats'];
+  warnings: string[];
+}

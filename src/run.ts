@@ -1,0 +1,264 @@
+/**
+ * `lineprof run`: check the request, launch the script with the agent, give the go-ahead over the inspector, wait for
+ * the script to end and turn the agent's report into a ProfileResult.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TargetError, UsageError } from './errors';
+import { debug } from './debug';
+import { InspectorSession } from './inspector/session';
+import { buildFunctionProfiles } from './model/result';
+import { SCHEMA_VERSION } from './model/types';
+import type { ProfileResult } from './model/types';
+import { parseSource, SourceParseError } from './selection/find-functions';
+import { innermostFunctionAt, parseLineSelector } from './selection/selectors';
+import type { LineSelector, SelectionSpec } from './selection/selectors';
+import { launchTarget } from './target/launch';
+import type { TargetExit } from './target/launch';
+import { VERSION } from './version';
+
+export interface RunOptions {
+  /** The script to run, as the user named it (resolved against `cwd`). */
+  script: string;
+  args?: string[];
+  /** Extra flags for `node` itself. */
+  nodeArgs?: string[];
+  /** `--function NAME`: plain (`load`) or qualified (`Store.load`). */
+  functions?: string[];
+  /** `--line FILE:LINE`. */
+  lines?: string[];
+  /** Honour `// @profile` comments (default true). */
+  markers?: boolean;
+  includeNodeModules?: boolean;
+  /** lineprof runs a full GC every this many hits, outside every interval (default 4096; 0 turns it off). */
+  gcEvery?: number;
+  calibrationSamples?: number;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Where the script's stderr goes (default: this process's). The script's stdout is always inherited. */
+  stderr?: NodeJS.WritableStream;
+}
+
+export interface RunOutcome {
+  result: ProfileResult;
+  exit: TargetExit;
+}
+
+export interface RunHandle {
+  /** Resolves when the script has ended and its figures are in. */
+  done: Promise<RunOutcome>;
+  /** Sends a signal to the script (the CLI forwards Ctrl-C and SIGTERM). */
+  kill(signal: NodeJS.Signals): void;
+}
+
+export const NOTHING_MARKED =
+  'mark a function with a `// @profile` comment on the line above it, or pass --function NAME or --line FILE:LINE';
+
+const SOURCE_EXTENSIONS = new Set(['.js', '.cjs', '.mjs', '.jsx', '.ts', '.cts', '.mts', '.tsx']);
+
+/** Runs the script to its end under the profiler. */
+export function runProfile(options: RunOptions): Promise<RunOutcome> {
+  return startRun(options).done;
+}
+
+export function startRun(options: RunOptions): RunHandle {
+  const cwd = options.cwd ?? process.cwd();
+  let killRequested: NodeJS.Signals | undefined;
+  let kill: (signal: NodeJS.Signals) => void = (signal) => {
+    killRequested = signal;
+  };
+  const done = (async (): Promise<RunOutcome> => {
+    const script = resolveScript(options.script, cwd);
+    checkSyntax(script, cwd);
+    const selection: SelectionSpec = {
+      markers: options.markers ?? true,
+      functions: options.functions ?? [],
+      lines: (options.lines ?? []).map((text) => checkLineSelector(text, cwd)),
+    };
+    if (selection.functions.length === 0 && selection.lines.length === 0) requireSomeMarker(script, selection.markers);
+
+    const startedAt = new Date();
+    const target = launchTarget({
+      script,
+      scriptArgs: options.args ?? [],
+      nodeArgs: options.nodeArgs ?? [],
+      agent: {
+        selection,
+        includeNodeModules: options.includeNodeModules ?? false,
+        gcEvery: options.gcEvery ?? 4096,
+        calibrationSamples: options.calibrationSamples ?? 5,
+      },
+      cwd,
+      env: options.env,
+      stderr: options.stderr,
+    });
+    kill = (signal) => {
+      if (target.child.exitCode === null && target.child.signalCode === null) target.child.kill(signal);
+    };
+    if (killRequested) kill(killRequested);
+
+    try {
+      const { url } = await target.ready;
+      const session = await InspectorSession.connect(url);
+      await session.runIfWaitingForDebugger();
+      // The agent works through its own in-process sessions; the websocket is not needed while the script runs.
+      await session.close();
+    } catch (err) {
+      kill('SIGKILL');
+      const exit = await target.exited;
+      if (err instanceof TargetError && err.code === 'target-exit') {
+        throw new TargetError(
+          `${path.relative(cwd, script) || script} exited (${describeExit(exit)}) before it could be profiled` +
+            lastLine(target.stderrTail()),
+        );
+      }
+      throw err;
+    }
+
+    const exit = await target.exited;
+    const report = target.latestReport();
+    debug('target exit %o, report %s', exit, report ? 'received' : 'missing');
+    if (!report) {
+      throw new TargetError(
+        `the script ended (${describeExit(exit)}) without lineprof's report: it was killed before its exit handlers ran`,
+        'no-report',
+      );
+    }
+    const functions = buildFunctionProfiles(report);
+    if (functions.length === 0) {
+      throw new UsageError(`no marked function was found in the scripts the program loaded: ${NOTHING_MARKED}`, 'nothing-marked');
+    }
+    const warnings = [
+      ...report.warnings,
+      ...report.unmatched.functions.map((f) => `--function ${f} matched no function in the scripts the program loaded`),
+    ];
+    const result: ProfileResult = {
+      schemaVersion: SCHEMA_VERSION,
+      tool: { name: 'lineprof', version: VERSION },
+      command: 'run',
+      script,
+      argv: options.args ?? [],
+      node: process.version,
+      startedAt: startedAt.toISOString(),
+      durationMs: Date.now() - startedAt.getTime(),
+      exit: { code: exit.code, signal: exit.signal },
+      functions,
+      unmatched: report.unmatched,
+      stats: report.stats,
+      warnings,
+    };
+    return { result, exit };
+  })();
+  return { done, kill: (signal) => kill(signal) };
+}
+
+function resolveScript(script: string, cwd: string): string {
+  const full = path.resolve(cwd, script);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(full);
+  } catch {
+    throw new UsageError(`cannot find the script ${script} (looked for ${full})`, 'script-missing');
+  }
+  if (stat.isDirectory()) throw new UsageError(`${script} is a directory: name the script to run`, 'script-missing');
+  try {
+    fs.accessSync(full, fs.constants.R_OK);
+  } catch {
+    throw new UsageError(`cannot read the script ${script}: permission denied`, 'script-unreadable');
+  }
+  return full;
+}
+
+/** A script V8 cannot compile would fail before any function runs: say so in one line instead of Node's stack. */
+function checkSyntax(script: string, cwd: string): void {
+  const ext = path.extname(script);
+  if (ext !== '' && !['.js', '.cjs', '.mjs'].includes(ext)) return;
+  try {
+    parseSource(fs.readFileSync(script, 'utf8'));
+  } catch (err) {
+    if (!(err instanceof SourceParseError)) throw err;
+    const message = err.message.replace(/\s*\(\d+:\d+\)$/, '');
+    throw new UsageError(
+      `${path.relative(cwd, script) || script}:${err.line}:${err.column + 1}: SyntaxError: ${message}`,
+      'syntax-error',
+    );
+  }
+}
+
+function checkLineSelector(text: string, cwd: string): LineSelector {
+  let selector: LineSelector;
+  try {
+    selector = parseLineSelector(text, (file) => path.resolve(cwd, file));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  let source: string;
+  try {
+    source = fs.readFileSync(selector.file, 'utf8');
+  } catch {
+    throw new UsageError(`--line ${text}: cannot read ${selector.file}`);
+  }
+  let fn;
+  try {
+    fn = innermostFunctionAt(parseSource(source), selector.line);
+  } catch (err) {
+    throw new UsageError(`--line ${text}: cannot parse ${selector.file}: ${(err as Error).message}`);
+  }
+  if (!fn) throw new UsageError(`--line ${text}: line ${selector.line} is not inside a function`);
+  return selector;
+}
+
+/**
+ * Marks may sit in modules the script loads later, so the main script alone cannot decide. Before running, look for
+ * a `@profile` comment in the script and in the source files beside it (not node_modules, bounded); none anywhere is
+ * an error before the script runs. A marker that only appears in a module that never loads is reported after the run.
+ */
+function requireSomeMarker(script: string, markers: boolean): void {
+  if (markers) {
+    if (fs.readFileSync(script, 'utf8').includes('@profile')) return;
+    if (directoryHasMarker(path.dirname(script))) return;
+  }
+  throw new UsageError(`no marked function found in ${script} or the files beside it: ${NOTHING_MARKED}`, 'nothing-marked');
+}
+
+function directoryHasMarker(root: string): boolean {
+  const queue = [{ dir: root, depth: 0 }];
+  let files = 0;
+  while (queue.length > 0) {
+    const { dir, depth } = queue.shift()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (depth < 4) queue.push({ dir: full, depth: depth + 1 });
+      } else if (SOURCE_EXTENSIONS.has(path.extname(entry.name))) {
+        if (++files > 2000) return true; // too large to be sure: let the run decide
+        try {
+          if (fs.readFileSync(full, 'utf8').includes('@profile')) return true;
+        } catch {
+          // unreadable: skip
+        }
+      }
+    }
+  }
+  return false;
+}
+
+export function describeExit(exit: TargetExit): string {
+  return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
+}
+
+function lastLine(text: string): string {
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('at ') && !l.startsWith('Node.js v'))
+    .pop();
+  return line ? `: ${line}` : '';
+}

@@ -1,0 +1,305 @@
+/**
+ * Finds the functions of one JavaScript source and how each can be marked. Pure: source text in, descriptions out.
+ *
+ * Positions are 0-based UTF-16 offsets into the source (the unit V8's columns and acorn's offsets share); lines are
+ * 1-based.
+ */
+import * as acorn from 'acorn';
+
+export interface SourceFunction {
+  /** As the user would write it: `allocate`, `Store.load`, `obj.method`, `(anonymous)`. */
+  name: string;
+  /** The last segment of `name`, for `--function load` matching `Store.load`. */
+  simpleName: string;
+  start: number;
+  end: number;
+  /** Where the function body (or expression body of an arrow) begins. */
+  bodyStart: number;
+  startLine: number;
+  endLine: number;
+  isAsync: boolean;
+  isGenerator: boolean;
+  /** True when a `@profile` comment stands directly above the function (or its declaration), or just before it. */
+  markedByComment: boolean;
+  /** Ranges of this function's own code (not nested functions') that a loop may execute more than once. */
+  repeatRanges: Array<[number, number]>;
+}
+
+export interface ParsedSource {
+  functions: SourceFunction[];
+  /** Offsets where each line starts; index 0 is line 1. */
+  lineStarts: number[];
+}
+
+export class SourceParseError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(message);
+    this.name = 'SourceParseError';
+  }
+}
+
+type AnyNode = acorn.Node & Record<string, unknown>;
+
+const MARKER = /(^|\s|\*)@profile\b/;
+
+/** Parses as a module first (import/export, top-level await), then as a script (sloppy-mode code such as `with`). */
+export function parseSource(source: string): ParsedSource {
+  const comments: acorn.Comment[] = [];
+  let program: acorn.Program;
+  const base: acorn.Options = {
+    ecmaVersion: 'latest',
+    locations: true,
+    allowHashBang: true,
+    allowReturnOutsideFunction: true,
+    allowAwaitOutsideFunction: true,
+    onComment: comments,
+  };
+  try {
+    program = acorn.parse(source, { ...base, sourceType: 'module' });
+  } catch {
+    comments.length = 0;
+    try {
+      program = acorn.parse(source, { ...base, sourceType: 'script' });
+    } catch (err) {
+      const e = err as SyntaxError & { loc?: { line: number; column: number } };
+      throw new SourceParseError(e.message, e.loc?.line ?? 0, e.loc?.column ?? 0);
+    }
+  }
+  const lineStarts = computeLineStarts(source);
+  const markers = comments.filter((c) => MARKER.test(c.value));
+  const functions: SourceFunction[] = [];
+  walk(program as unknown as AnyNode, [], functions, markers, comments, source);
+  functions.sort((a, b) => a.start - b.start);
+  return { functions, lineStarts };
+}
+
+export function computeLineStarts(source: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 10) starts.push(i + 1);
+    else if (c === 13) {
+      if (source.charCodeAt(i + 1) === 10) i++;
+      starts.push(i + 1);
+    }
+  }
+  return starts;
+}
+
+/** 1-based line of an offset. */
+export function lineOfOffset(lineStarts: number[], offset: number): number {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+function isFunction(node: AnyNode): boolean {
+  return (
+    node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression'
+  );
+}
+
+function walk(
+  node: AnyNode,
+  ancestors: AnyNode[],
+  out: SourceFunction[],
+  markers: acorn.Comment[],
+  comments: acorn.Comment[],
+  source: string,
+): void {
+  if (isFunction(node)) out.push(describe(node, ancestors, markers, comments, source));
+  ancestors.push(node);
+  for (const key of Object.keys(node)) {
+    if (key === 'loc' || key === 'range') continue;
+    const value = node[key];
+    if (Array.isArray(value)) {
+      for (const child of value) if (isNode(child)) walk(child, ancestors, out, markers, comments, source);
+    } else if (isNode(value)) {
+      walk(value, ancestors, out, markers, comments, source);
+    }
+  }
+  ancestors.pop();
+}
+
+function isNode(value: unknown): value is AnyNode {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}
+
+function describe(
+  fn: AnyNode,
+  ancestors: AnyNode[],
+  markers: acorn.Comment[],
+  comments: acorn.Comment[],
+  source: string,
+): SourceFunction {
+  const anchors = [fn.start];
+  const name = nameOf(fn, ancestors, anchors, source);
+  const body = fn.body as AnyNode;
+  const loc = fn.loc as acorn.SourceLocation;
+  const qualified = name ?? `(anonymous)`;
+  return {
+    name: qualified,
+    simpleName: qualified.slice(qualified.lastIndexOf('.') + 1),
+    start: fn.start,
+    end: fn.end,
+    bodyStart: body.start,
+    startLine: loc.start.line,
+    endLine: loc.end.line,
+    isAsync: fn.async === true,
+    isGenerator: fn.generator === true,
+    markedByComment: anchors.some((a) => isMarkedAt(a, markers, comments, source)),
+    repeatRanges: collectRepeatRanges(body),
+  };
+}
+
+/** Works out the name a user would write, and collects the offsets of the declaration a marker comment may precede. */
+function nameOf(fn: AnyNode, ancestors: AnyNode[], anchors: number[], source: string): string | undefined {
+  const own = (fn.id as AnyNode | null | undefined)?.name as string | undefined;
+  let parent = ancestors[ancestors.length - 1];
+  let i = ancestors.length - 1;
+  let name: string | undefined = own;
+  if (parent?.type === 'MethodDefinition' || parent?.type === 'PropertyDefinition') {
+    anchors.push(parent.start);
+    const key = keyName(parent.key as AnyNode, parent.computed === true, source);
+    const cls = ancestors[i - 2]; // MethodDefinition ← ClassBody ← Class
+    const clsName = cls ? className(cls, ancestors[i - 3]) : undefined;
+    name = clsName ? `${clsName}.${key}` : key;
+    parent = cls;
+    i -= 2;
+  } else if (parent?.type === 'Property') {
+    anchors.push(parent.start);
+    const key = keyName(parent.key as AnyNode, parent.computed === true, source);
+    const obj = ancestors[i - 1];
+    const holder = obj ? bindingName(ancestors[i - 2], obj) : undefined;
+    name = own ?? (holder ? `${holder}.${key}` : key);
+    i -= 1;
+  } else if (parent?.type === 'VariableDeclarator' && parent.init === fn) {
+    name = own ?? ((parent.id as AnyNode).name as string | undefined);
+    const decl = ancestors[i - 1];
+    if (decl) anchors.push(decl.start);
+    i -= 1;
+  } else if (parent?.type === 'AssignmentExpression' && parent.right === fn) {
+    name = own ?? memberPath(parent.left as AnyNode);
+    const stmt = ancestors[i - 1];
+    if (stmt?.type === 'ExpressionStatement') anchors.push(stmt.start);
+  } else if (parent?.type === 'ExportDefaultDeclaration') {
+    name = own ?? 'default';
+  }
+  // `export function f`, `export const f = …`, `export default class …`: a marker may precede the export keyword.
+  const outer = ancestors[i - 1];
+  if (outer && (outer.type === 'ExportNamedDeclaration' || outer.type === 'ExportDefaultDeclaration')) {
+    anchors.push(outer.start);
+  }
+  if (fn.type === 'FunctionDeclaration' && parent?.type === 'ExportNamedDeclaration') anchors.push(parent.start);
+  return name;
+}
+
+function className(cls: AnyNode, parentOfClass: AnyNode | undefined): string | undefined {
+  const id = (cls.id as AnyNode | null | undefined)?.name as string | undefined;
+  if (id) return id;
+  if (parentOfClass?.type === 'VariableDeclarator') return (parentOfClass.id as AnyNode).name as string | undefined;
+  return undefined;
+}
+
+function bindingName(parent: AnyNode | undefined, value: AnyNode): string | undefined {
+  if (parent?.type === 'VariableDeclarator' && parent.init === value) return (parent.id as AnyNode).name as string;
+  if (parent?.type === 'AssignmentExpression' && parent.right === value) return memberPath(parent.left as AnyNode);
+  return undefined;
+}
+
+function keyName(key: AnyNode, computed: boolean, source: string): string {
+  if (!computed && key.type === 'Identifier') return key.name as string;
+  if (key.type === 'PrivateIdentifier') return `#${key.name as string}`;
+  if (key.type === 'Literal') return String(key.value);
+  return `[${source.slice(key.start, key.end)}]`;
+}
+
+/** `module.exports.load` → `load`, `Store.prototype.load` → `Store.load`, `a.b.c` → `a.b.c`. */
+function memberPath(node: AnyNode): string | undefined {
+  const parts: string[] = [];
+  let cur: AnyNode | undefined = node;
+  while (cur && cur.type === 'MemberExpression') {
+    const prop = cur.property as AnyNode;
+    if (cur.computed === true && prop.type !== 'Literal') return undefined;
+    parts.unshift(prop.type === 'Literal' ? String(prop.value) : (prop.name as string));
+    cur = cur.object as AnyNode;
+  }
+  if (cur?.type === 'Identifier') parts.unshift(cur.name as string);
+  else if (cur?.type === 'ThisExpression') parts.unshift('this');
+  else return undefined;
+  const kept = parts.filter((p) => p !== 'prototype');
+  if (kept[0] === 'module' && kept[1] === 'exports') kept.splice(0, 2);
+  else if (kept[0] === 'exports' || kept[0] === 'this') kept.splice(0, 1);
+  return kept.length > 0 ? kept.join('.') : undefined;
+}
+
+/**
+ * A marker counts when it ends on the line directly above the anchor (other comments may stand between, as a JSDoc
+ * block often does) or ends before the anchor on the anchor's own line (`/* @profile *\/ function f`).
+ */
+function isMarkedAt(anchor: number, markers: acorn.Comment[], comments: acorn.Comment[], source: string): boolean {
+  if (markers.length === 0) return false;
+  // Walk back over the comments that directly precede the anchor, separated by white space only.
+  let cursor = anchor;
+  for (let i = comments.length - 1; i >= 0; i--) {
+    const c = comments[i]!;
+    if (c.end > cursor) continue;
+    const between = source.slice(c.end, cursor);
+    if (!/^\s*$/.test(between) || countNewlines(between) > 1) return false;
+    if (markers.includes(c)) return true;
+    cursor = c.start;
+  }
+  return false;
+}
+
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+/**
+ * Parts of a function that can run more than once per call: a loop's test, update and body, a for-of/for-in's binding
+ * and body. A break location outside them runs at most once per call, so it can open a new frame without doubt.
+ */
+function collectRepeatRanges(body: AnyNode): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  const visit = (node: AnyNode): void => {
+    if (isFunction(node)) return;
+    switch (node.type) {
+      case 'ForStatement': {
+        const init = node.init as AnyNode | null;
+        ranges.push([init ? init.end : node.start, node.end]);
+        break;
+      }
+      case 'ForInStatement':
+      case 'ForOfStatement': {
+        const right = node.right as AnyNode;
+        ranges.push([node.start, right.start], [right.end, node.end]);
+        break;
+      }
+      case 'WhileStatement':
+      case 'DoWhileStatement':
+        ranges.push([node.start, node.end]);
+        break;
+    }
+    for (const key of Object.keys(node)) {
+      if (key === 'loc') continue;
+      const value = node[key];
+      if (Array.isArray(value)) {
+        for (const child of value) if (isNode(child)) visit(child);
+      } else if (isNode(value)) visit(value);
+    }
+  };
+  visit(body);
+  return ranges;
+}

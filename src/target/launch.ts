@@ -1,0 +1,109 @@
+/**
+ * Launch mode: start `node` with the agent preloaded, learn its inspector address through a private pipe (fd 3),
+ * and give the controller the child, its messages and its end.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { TargetError } from '../errors';
+import { debug } from '../debug';
+import type { AgentConfig, AgentMessage, AgentReport } from '../model/types';
+import { InspectorNoticeFilter } from './stderr-filter';
+
+const CHANNEL_FD = 3;
+const PRELOAD = path.join(__dirname, '..', 'agent', 'preload.js');
+
+/**
+ * A large young generation keeps scavenges out of most intervals (each one is detected and flagged, but an interval
+ * without one is exact to the byte). The user's own --node-arg flags come later and win.
+ */
+export const DEFAULT_NODE_FLAGS = ['--min-semi-space-size=64', '--max-semi-space-size=64'];
+
+export interface LaunchOptions {
+  script: string;
+  scriptArgs: string[];
+  nodeArgs: string[];
+  agent: Omit<AgentConfig, 'channelFd'>;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Where the child's stderr goes once the inspector's notices are removed (default: this process's stderr). */
+  stderr?: NodeJS.WritableStream;
+}
+
+export interface TargetExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface LaunchedTarget {
+  child: ChildProcess;
+  /** Resolves with the inspector address once the agent is in place and waiting. */
+  ready: Promise<{ url: string; pid: number }>;
+  exited: Promise<TargetExit>;
+  /** The latest report the agent sent (the final one, once the target has exited normally). */
+  latestReport(): AgentReport | undefined;
+  /** Tail of what the child wrote to stderr, for error messages. */
+  stderrTail(): string;
+}
+
+export function launchTarget(options: LaunchOptions): LaunchedTarget {
+  const config: AgentConfig = { ...options.agent, channelFd: CHANNEL_FD };
+  const args = [...DEFAULT_NODE_FLAGS, ...options.nodeArgs, '--require', PRELOAD, options.script, ...options.scriptArgs];
+  debug('spawn %s %o', process.execPath, args);
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: { ...(options.env ?? process.env), LINEPROF_AGENT: JSON.stringify(config) },
+    stdio: ['inherit', 'inherit', 'pipe', 'pipe'],
+  });
+  let report: AgentReport | undefined;
+  let tail = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-4000);
+  });
+  child.stderr!.pipe(new InspectorNoticeFilter()).pipe(options.stderr ?? process.stderr, { end: false });
+
+  let resolveReady!: (value: { url: string; pid: number }) => void;
+  let rejectReady!: (err: Error) => void;
+  const ready = new Promise<{ url: string; pid: number }>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  readMessages(child.stdio[CHANNEL_FD] as Readable, (message) => {
+    if (message.type === 'ready') resolveReady({ url: message.url, pid: message.pid });
+    else report = message.report;
+  });
+
+  const exited = new Promise<TargetExit>((resolve, reject) => {
+    child.on('error', (err) => {
+      rejectReady(new TargetError(`could not start node: ${err.message}`));
+      reject(err);
+    });
+    // 'close' comes after every pipe has drained, so the final report has been read.
+    child.on('close', (code, signal) => {
+      rejectReady(new TargetError('the target exited before lineprof could connect to it', 'target-exit'));
+      resolve({ code, signal });
+    });
+  });
+  exited.catch(() => undefined);
+  ready.catch(() => undefined);
+  return { child, ready, exited, latestReport: () => report, stderrTail: () => tail };
+}
+
+function readMessages(stream: Readable, onMessage: (message: AgentMessage) => void): void {
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) !== -1) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      try {
+        onMessage(JSON.parse(line) as AgentMessage);
+      } catch (err) {
+        debug('unreadable agent message: %s', (err as Error).message);
+      }
+    }
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The child's stderr passes through unchanged except for the lines Node's inspector prints about lineprof's own
+ * connection, which the user did not ask for and which would otherwise interleave with the program's output.
+ */
+import { Transform } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
+
+const INSPECTOR_LINES = [
+  /^Debugger listening on ws:\/\/\S+$/,
+  /^Debugger ending on ws:\/\/\S+$/,
+  /^For help, see: https:\/\/nodejs\.org\/en\/docs\/inspector$/,
+  /^Debugger attached\.$/,
+  /^Waiting for the debugger to disconnect\.\.\.$/,
+];
+
+const NOTICE_STARTS = [
+  'Debugger listening on ws://',
+  'Debugger ending on ws://',
+  'For help, see: https://nodejs.org/en/docs/inspector',
+  'Debugger attached.',
+  'Waiting for the debugger to disconnect...',
+];
+
+/** Could this unfinished line still turn out to be a notice? If not, it is passed on at once (a prompt, say). */
+function mayBecomeNotice(partial: string): boolean {
+  return NOTICE_STARTS.some((start) => start.startsWith(partial) || partial.startsWith(start));
+}
+
+export function isInspectorNotice(line: string): boolean {
+  return INSPECTOR_LINES.some((re) => re.test(line));
+}
+
+/** Passes text through line by line, dropping the inspector's notices; a partial last line is flushed at the end. */
+export class InspectorNoticeFilter extends Transform {
+  private pending = '';
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const text = this.pending + chunk.toString('utf8');
+    const lastNewline = text.lastIndexOf('\n');
+    const complete = text.slice(0, lastNewline + 1);
+    let rest = text.slice(lastNewline + 1);
+    const kept = complete
+      .split(/(?<=\n)/)
+      .filter((line) => line !== '' && !isInspectorNotice(line.replace(/\r?\n$/, '')));
+    if (rest !== '' && !mayBecomeNotice(rest)) {
+      kept.push(rest);
+      rest = '';
+    }
+    this.pending = rest;
+    callback(null, kept.join(''));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(null, isInspectorNotice(this.pending) ? '' : this.pending);
+  }
+}
