@@ -50,6 +50,7 @@ export class Agent {
   private readonly functions: FunctionMeta[] = [];
   private readonly pendingCalibration = new Map<string, PendingCalibration[]>();
   private readonly calibrationBreakpoints = new Map<number, string>();
+  private readonly calibrationLocations = new Map<number, { scriptId: string; lineNumber: number; columnNumber: number }>();
   private readonly matchedFunctions = new Set<string>();
   private readonly matchedLines = new Set<string>();
   private readonly warnings: string[] = [];
@@ -68,6 +69,7 @@ export class Agent {
       this.attributor,
       { gcEvery: config.gcEvery, calibrationSamples: config.calibrationSamples },
       (id) => this.removeCalibration(id),
+      (id) => this.rearmCalibration(id),
     );
     this.main = new InspectorConnection((event) => this.onMainScriptParsed(event));
     this.calibration = new InspectorConnection((event) => this.onCalibrationScriptParsed(event));
@@ -99,7 +101,7 @@ export class Agent {
     const fn = runInThisContext(source, { filename: CALIBRATION_URL }) as (n: number) => number;
     const probe = this.probeScript;
     this.probeScript = undefined;
-    this.recorder.measureBreakCost(probe.ids, () => fn(48));
+    this.recorder.measureBreakCost(probe.ids, () => fn(100));
     this.recorder.exclude(() => {
       for (const breakpointId of probe.breakpoints) this.main.post('Debugger.removeBreakpoint', { breakpointId });
       for (const id of probe.ids) this.removeCalibration(id);
@@ -177,12 +179,32 @@ export class Agent {
             condition: `${RECORDER_GLOBAL}(${p.id},1)`,
           });
           this.calibrationBreakpoints.set(p.id, breakpointId);
+          this.calibrationLocations.set(p.id, {
+            scriptId: event.scriptId,
+            lineNumber: p.lineNumber,
+            columnNumber: p.columnNumber,
+          });
           this.recorder.expectCalibration(p.id);
         } catch {
           // Without its own calibration the location uses the latest estimate of another location.
         }
       }
     });
+  }
+
+  private rearmCalibration(id: number): boolean {
+    const location = this.calibrationLocations.get(id);
+    if (!location || this.stopped) return false;
+    try {
+      const { breakpointId } = this.calibration.post<{ breakpointId: string }>('Debugger.setBreakpoint', {
+        location,
+        condition: `${RECORDER_GLOBAL}(${id},1)`,
+      });
+      this.calibrationBreakpoints.set(id, breakpointId);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private removeCalibration(id: number): void {
