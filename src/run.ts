@@ -35,8 +35,10 @@ export interface RunOptions {
   calibrationSamples?: number;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Where the script's stderr goes (default: this process's). The script's stdout is always inherited. */
+  /** Where the script's stderr goes (default: this process's). */
   stderr?: NodeJS.WritableStream;
+  /** Where the script's stdout goes (default: inherited). */
+  stdout?: NodeJS.WritableStream;
 }
 
 export interface RunOutcome {
@@ -91,6 +93,7 @@ export function startRun(options: RunOptions): RunHandle {
       cwd,
       env: options.env,
       stderr: options.stderr,
+      stdout: options.stdout,
     });
     kill = (signal) => {
       if (target.child.exitCode === null && target.child.signalCode === null) target.child.kill(signal);

@@ -21,7 +21,7 @@ export async function main(argv: string[]): Promise<void> {
       .demandCommand(1, 'name a command: run or report')
       .strict()
       .fail((message, err) => {
-        throw err ?? new UsageError(message);
+        throw err ?? new UsageError(`${message.replace(/\s*\n\s*/g, ' ')} (see lineprof --help)`);
       })
       .help()
       .version()

@@ -29,6 +29,8 @@ export interface LaunchOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the child's stderr goes once the inspector's notices are removed (default: this process's stderr). */
   stderr?: NodeJS.WritableStream;
+  /** Where the child's stdout goes (default: inherited, so a terminal stays a terminal for the script). */
+  stdout?: NodeJS.WritableStream;
 }
 
 export interface TargetExit {
@@ -54,8 +56,9 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: { ...(options.env ?? process.env), LINEPROF_AGENT: JSON.stringify(config) },
-    stdio: ['inherit', 'inherit', 'pipe', 'pipe'],
+    stdio: ['inherit', options.stdout ? 'pipe' : 'inherit', 'pipe', 'pipe'],
   });
+  if (options.stdout) child.stdout!.pipe(options.stdout, { end: false });
   let report: AgentReport | undefined;
   let tail = '';
   child.stderr!.on('data', (chunk: Buffer) => {

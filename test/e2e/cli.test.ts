@@ -1,0 +1,121 @@
+/** The CLI as a user runs it: whole tables, errors as one line, exit codes, signals, saved results. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertGolden, isRunning, normalizeTable, runCli, startCli, waitFor } from '../helpers/cli';
+
+/** The table part of stdout (the script's own output comes first). */
+function tables(stdout: string): string {
+  return stdout.slice(stdout.indexOf('Filename: '));
+}
+
+test('lineprof run fixtures/allocate.js prints the whole table (golden, numbers normalised)', async () => {
+  const r = await runCli(['run', 'fixtures/allocate.js']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^String 1 of length 4000000 created\n/);
+  assertGolden('allocate.txt', normalizeTable(tables(r.stdout)));
+});
+
+test('--json writes the versioned result and `lineprof report` re-renders the same table', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-'));
+  const json = path.join(dir, 'result.json');
+  const run = await runCli(['run', '--json', json, '--unit', 'KiB', 'fixtures/targets/call-out.js']);
+  assert.equal(run.code, 0, run.stderr);
+  const saved = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(saved.schemaVersion, 1);
+  const caller = saved.functions.find((f: { name: string }) => f.name === 'caller');
+  for (const field of ['line', 'content', 'occurrences', 'allocatedBytes', 'netBytes', 'externalBytes']) {
+    assert.ok(field in caller.lines[1], `line field ${field}`);
+  }
+  const report = await runCli(['report', '--unit', 'KiB', json]);
+  assert.equal(report.code, 0, report.stderr);
+  assert.equal(report.stdout, tables(run.stdout));
+});
+
+test('--output writes the tables to a file and leaves stdout to the script', async () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-')), 'table.txt');
+  const r = await runCli(['run', '-o', out, 'fixtures/targets/call-out.js']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(fs.readFileSync(out, 'utf8'), /Function: caller \(lines 9-13\): 1 call/);
+});
+
+test('the script gets its own arguments, flags included', async () => {
+  const r = await runCli(['run', 'fixtures/targets/never-called.js', '--call-unused']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Function: unused \(lines 3-5\): 1 call/);
+});
+
+const oneLineError = (stderr: string): string => {
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+  return lines[0]!;
+};
+
+test('a missing script is one line and exit 2', async () => {
+  const r = await runCli(['run', 'fixtures/no-such-script.js']);
+  assert.equal(r.code, 2);
+  assert.match(oneLineError(r.stderr), /^lineprof: cannot find the script fixtures\/no-such-script\.js/);
+});
+
+test('a syntax error is one line with file, line and column, and exit 2', async () => {
+  const r = await runCli(['run', 'fixtures/targets/syntax-error.js']);
+  assert.equal(r.code, 2);
+  assert.equal(
+    oneLineError(r.stderr),
+    'lineprof: fixtures/targets/syntax-error.js:3:13: SyntaxError: Unexpected token',
+  );
+});
+
+test('nothing marked is one line that says how to mark, before the script runs', async () => {
+  const r = await runCli(['run', 'fixtures/targets/unmarked/plain.js']);
+  assert.equal(r.code, 2);
+  const line = oneLineError(r.stderr);
+  assert.match(line, /no marked function found/);
+  assert.match(line, /\/\/ @profile/);
+  assert.match(line, /--function NAME/);
+});
+
+test('a bad option value is one line and exit 2; --verbose adds the stack', async () => {
+  const r = await runCli(['run', '--unit', 'XB', 'fixtures/allocate.js']);
+  assert.equal(r.code, 2);
+  assert.match(oneLineError(r.stderr), /^lineprof: .*unit/i);
+  const verbose = await runCli(['run', '--verbose', 'fixtures/no-such-script.js']);
+  assert.equal(verbose.code, 2);
+  assert.match(verbose.stderr, /\n\s+at /);
+});
+
+test('a script that throws still gets its tables, and lineprof exits with its code', async () => {
+  const r = await runCli(['run', 'fixtures/targets/throws.js']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Error: the script failed on purpose/);
+  assert.match(r.stderr, /lineprof: the script ended with exit code 1/);
+  assert.match(r.stdout, /Function: work \(lines 3-6\): 1 call/);
+});
+
+test('a marked function that never ran shows 0 calls', async () => {
+  const r = await runCli(['run', 'fixtures/targets/never-called.js']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Function: unused \(lines 3-5\): 0 calls/);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal} to lineprof ends the script, prints what was gathered, and leaves nothing running`, async () => {
+    const cli = startCli(['run', 'fixtures/targets/long-running.js']);
+    await waitFor(() => /ready \d+/.test(cli.stdout()));
+    const pid = Number(/ready (\d+)/.exec(cli.stdout())![1]);
+    await new Promise((r) => setTimeout(r, 200));
+    cli.child.kill(signal);
+    const r = await cli.done;
+    const expected = 128 + os.constants.signals[signal];
+    assert.equal(r.code, expected, r.stderr);
+    assert.match(r.stdout, /Function: tick \(lines 3-6\): \d+ calls/);
+    const calls = Number(/Function: tick \(lines 3-6\): (\d+) calls/.exec(r.stdout)![1]);
+    assert.ok(calls > 1, `calls ${calls}`);
+    assert.equal(isRunning(pid), false, 'the script is not left running');
+  });
+}

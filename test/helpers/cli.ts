@@ -1,0 +1,70 @@
+/** Runs the built CLI (bin/lineprof.js) as a user would. */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import assert from 'node:assert/strict';
+import { ROOT } from './profile';
+
+export const BIN = path.join(ROOT, 'bin', 'lineprof.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function startCli(args: string[]): { child: ChildProcess; done: Promise<CliResult>; stdout(): string } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done, stdout: () => stdout };
+}
+
+export function runCli(args: string[]): Promise<CliResult> {
+  return startCli(args).done;
+}
+
+/** Byte figures and absolute paths vary from run to run; line numbers, occurrences and contents do not. */
+export function normalizeTable(text: string): string {
+  return text
+    .split(ROOT)
+    .join('<root>')
+    .replace(/-?\d+(?:\.\d+)? (?:B|KiB|MiB|GiB)[*!]*/g, '<bytes>')
+    .split('\n')
+    .map((l) => l.replace(/\s+/g, ' ').trimEnd())
+    .join('\n');
+}
+
+/** Compares with fixtures/golden/NAME; LINEPROF_UPDATE_GOLDEN=1 rewrites the file instead. */
+export function assertGolden(name: string, actual: string): void {
+  const file = path.join(ROOT, 'fixtures', 'golden', name);
+  if (process.env.LINEPROF_UPDATE_GOLDEN === '1') {
+    fs.writeFileSync(file, actual);
+    return;
+  }
+  assert.equal(actual, fs.readFileSync(file, 'utf8'), `differs from ${file} (LINEPROF_UPDATE_GOLDEN=1 rewrites it)`);
+}
+
+export async function waitFor(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

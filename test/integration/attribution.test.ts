@@ -1,0 +1,61 @@
+/** The attribution rules on real processes: call-outs, loops, returns, throws, recursion. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertBytes, fn, line, profileFixture, STABLE_TIER } from '../helpers/profile';
+
+const ARRAY_1E5 = 800_048; // new Array(1e5).fill(0): FixedArray 16 + 8e5, JSArray 32
+const ARRAY_1000 = 8_048;
+
+test('a call out of the marked function is charged to the calling line', async () => {
+  const f = fn(await profileFixture('targets/call-out.js', { nodeArgs: STABLE_TIER }), 'caller');
+  assertBytes(line(f, 'makeInts(1e5)').allocatedBytes, ARRAY_1E5, 256, 'calling line');
+  assert.ok(line(f, '[1, 2, 3]').allocatedBytes < 256);
+  assert.equal(f.calls, 1);
+});
+
+test('a loop header runs count + 1 times, its body count times, and the body holds its allocation', async () => {
+  const f = fn(await profileFixture('targets/loop.js', { nodeArgs: STABLE_TIER }), 'fill');
+  const header = line(f, 'for (let i = 0; i < count; i++)');
+  const body = line(f, 'rows.push(new Array(1000)');
+  assert.equal(header.occurrences, 51);
+  assert.equal(body.occurrences, 50);
+  // 50 arrays, plus the rows array growing and V8 bookkeeping (feedback vectors, buffer refills): at most 32 KiB more.
+  assert.ok(body.allocatedBytes >= 50 * ARRAY_1000 - 512, `body ${body.allocatedBytes}`);
+  assert.ok(body.allocatedBytes <= 50 * ARRAY_1000 + 32_768, `body ${body.allocatedBytes}`);
+  assert.ok(Math.abs(header.allocatedBytes) <= 51 * 128, `header ${header.allocatedBytes}`);
+});
+
+test('the last line is caught on return and on throw', async () => {
+  const outcome = await profileFixture('targets/exits.js', { nodeArgs: STABLE_TIER });
+  const returns = fn(outcome, 'returnsArray');
+  assert.equal(returns.calls, 2);
+  assertBytes(line(returns, 'return new Array(1e5)').allocatedBytes, 2 * ARRAY_1E5, 512, 'return line');
+  const throws = fn(outcome, 'throwsAfterAllocating');
+  assert.equal(throws.calls, 1);
+  assertBytes(line(throws, 'const big').allocatedBytes, ARRAY_1E5, 256, 'line before the throw');
+  const throwLine = line(throws, 'throw new Error');
+  assert.equal(throwLine.occurrences, 1);
+  assert.equal(throwLine.thrownIntervals, 1);
+  assertBytes(throws.allocatedBytes, ARRAY_1E5, 16_384, 'function total including the Error');
+});
+
+test('recursion keeps each call apart; a line includes the calls it made; totals count once', async () => {
+  const f = fn(await profileFixture('targets/recursion.js', { nodeArgs: STABLE_TIER }), 'descend');
+  assert.equal(f.calls, 6);
+  const own = line(f, 'const own');
+  assert.equal(own.occurrences, 6);
+  assert.ok(own.allocatedBytes >= 6 * ARRAY_1000 - 256 && own.allocatedBytes <= 6 * ARRAY_1000 + 4096, `own ${own.allocatedBytes}`);
+  const recursive = line(f, 'descend(n - 1)');
+  assert.equal(recursive.occurrences, 6);
+  const nested = ARRAY_1000 * (5 + 4 + 3 + 2 + 1);
+  assert.ok(recursive.allocatedBytes >= nested - 512 && recursive.allocatedBytes <= nested + 16_384, `recursive ${recursive.allocatedBytes}`);
+  assert.ok(f.allocatedBytes >= 6 * ARRAY_1000 - 256 && f.allocatedBytes <= 6 * ARRAY_1000 + 4096, `total ${f.allocatedBytes}`);
+});
+
+test('a marked function that never ran has a table with 0 calls and blank lines', async () => {
+  const outcome = await profileFixture('targets/never-called.js');
+  const unused = fn(outcome, 'unused');
+  assert.equal(unused.calls, 0);
+  assert.ok(unused.lines.every((l) => l.occurrences === 0 && l.memUsageBytes === null));
+  assert.equal(fn(outcome, 'used').calls, 1);
+});

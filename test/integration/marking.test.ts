@@ -1,0 +1,56 @@
+/** The three ways of marking, in CommonJS and ESM, in the main script and in modules loaded later. */
+import * as path from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FIXTURES, fn, line, profileFixture } from '../helpers/profile';
+
+const arrayOf = (n: number) => 16 + 8 * n + 32;
+
+test('// @profile marks declarations, arrows, expressions, class and object methods, callbacks, later modules', async () => {
+  const outcome = await profileFixture('targets/marks.js');
+  const expectations: Array<[string, number, number]> = [
+    ['declared', 100, 1],
+    ['arrow', 200, 1],
+    ['expression', 300, 1],
+    ['Store.load', 400, 1],
+    ['helpers.format', 600, 1],
+    ['(anonymous)', 800, 2],
+    ['later', 900, 2],
+  ];
+  for (const [name, n, calls] of expectations) {
+    const f = fn(outcome, name);
+    assert.equal(f.calls, calls, `${name} calls`);
+    assert.deepEqual(f.markedBy, ['comment']);
+    const size = f.lines.reduce((sum, l) => sum + l.allocatedBytes, 0) / calls;
+    assert.ok(Math.abs(size - arrayOf(n)) <= 512, `${name}: ${size} B per call, expected ~${arrayOf(n)}`);
+  }
+  assert.ok(!outcome.result.functions.some((f) => f.name === 'Store.save' || f.name === 'byLine'));
+});
+
+test('--function selects by plain and qualified name; --line selects the innermost function', async () => {
+  const outcome = await profileFixture('targets/marks.js', {
+    markers: false,
+    functions: ['Store.save', 'declared'],
+    lines: [`${path.join(FIXTURES, 'targets', 'marks.js')}:37`],
+  });
+  const names = outcome.result.functions.map((f) => f.name).sort();
+  assert.deepEqual(names, ['Store.save', 'byLine', 'declared']);
+  assert.deepEqual(fn(outcome, 'byLine').markedBy, ['line']);
+  assert.equal(fn(outcome, 'Store.save').calls, 1);
+  assert.ok(line(fn(outcome, 'byLine'), 'new Array(700)').allocatedBytes >= arrayOf(700) - 64);
+});
+
+test('ESM: main module, a static import called during its own evaluation, a dynamic import', async () => {
+  const outcome = await profileFixture('targets/esm-main.mjs');
+  assert.equal(fn(outcome, 'inMain').calls, 1);
+  assert.equal(fn(outcome, 'duringEvaluation').calls, 2);
+  assert.equal(fn(outcome, 'dynamic').calls, 1);
+  const dynamic = line(fn(outcome, 'dynamic'), 'new Array(3000)');
+  assert.ok(Math.abs(dynamic.allocatedBytes - arrayOf(3000)) <= 256, `dynamic ${dynamic.allocatedBytes}`);
+});
+
+test('an unmatched --function is reported as a warning after the run', async () => {
+  const outcome = await profileFixture('targets/marks.js', { functions: ['noSuchFunction'] });
+  assert.deepEqual(outcome.result.unmatched.functions, ['noSuchFunction']);
+  assert.ok(outcome.result.warnings.some((w) => w.includes('noSuchFunction')));
+});
