@@ -3,9 +3,11 @@
  * it (before the script runs, so calls made during a module's own evaluation are caught), puts a recording breakpoint
  * on their break locations and a calibration breakpoint beside each, and keeps the per-line figures.
  *
- * Two same-thread sessions: `main` owns the recording breakpoints, `calibration` the calibration ones. V8 evaluates
- * the conditions of one location in the order the sessions set them, so a calibration condition always runs right
- * after the recording one, with no user code between.
+ * One same-thread session owns both kinds of breakpoint. The recording one is set by script id and location, the
+ * calibration one by script hash and the same location (the protocol allows one breakpoint of each kind per
+ * location). V8 evaluates the conditions of a location in the order they were set, so a calibration condition always
+ * runs right after the recording one, with no user code between. (A second session would cost every hit one more
+ * notification, ~12 µs.)
  */
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -13,7 +15,7 @@ import { runInThisContext } from 'node:vm';
 import { Attributor } from '../attribution/attributor';
 import { planLocations } from '../breakpoints/plan';
 import type { CdpBreakLocation } from '../breakpoints/plan';
-import { lineOfOffset, parseSource, SourceParseError } from '../selection/find-functions';
+import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../selection/find-functions';
 import type { ParsedSource } from '../selection/find-functions';
 import { functionNameMatches, mayContainSelection, selectFunctions } from '../selection/selectors';
 import type { SelectedFunction } from '../selection/selectors';
@@ -32,8 +34,10 @@ type FunctionMeta = Omit<
   'calls' | 'openCalls' | 'allocatedBytes' | 'netBytes' | 'externalBytes' | 'lines'
 >;
 
-interface PendingCalibration {
-  id: number;
+/** Where a calibration breakpoint goes: `Debugger.setBreakpointByUrl` parameters without the condition. */
+interface CalibrationTarget {
+  scriptHash?: string;
+  url?: string;
   lineNumber: number;
   columnNumber: number;
 }
@@ -46,11 +50,9 @@ export class Agent {
   private readonly attributor = new Attributor();
   private readonly recorder: Recorder;
   private readonly main: InspectorConnection;
-  private readonly calibration: InspectorConnection;
   private readonly functions: FunctionMeta[] = [];
-  private readonly pendingCalibration = new Map<string, PendingCalibration[]>();
   private readonly calibrationBreakpoints = new Map<number, string>();
-  private readonly calibrationLocations = new Map<number, { scriptId: string; lineNumber: number; columnNumber: number }>();
+  private readonly calibrationLocations = new Map<number, CalibrationTarget>();
   private readonly matchedFunctions = new Set<string>();
   private readonly matchedLines = new Set<string>();
   private readonly warnings: string[] = [];
@@ -69,10 +71,9 @@ export class Agent {
       this.attributor,
       { gcEvery: config.gcEvery, calibrationSamples: config.calibrationSamples },
       (id) => this.removeCalibration(id),
-      (id) => this.rearmCalibration(id),
+      (id) => this.setCalibration(id),
     );
-    this.main = new InspectorConnection((event) => this.onMainScriptParsed(event));
-    this.calibration = new InspectorConnection((event) => this.onCalibrationScriptParsed(event));
+    this.main = new InspectorConnection((event) => this.onScriptParsed(event));
   }
 
   start(): void {
@@ -85,7 +86,6 @@ export class Agent {
     });
     // Enabling reports every script already parsed (attach), then each new one as V8 parses it.
     this.main.post('Debugger.enable');
-    this.calibration.post('Debugger.enable');
     this.measureBreakCost();
   }
 
@@ -150,11 +150,10 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.main.close();
-    this.calibration.close();
     delete (globalThis as Record<string, unknown>)[RECORDER_GLOBAL];
   }
 
-  private onMainScriptParsed(event: ScriptParsedEvent): void {
+  private onScriptParsed(event: ScriptParsedEvent): void {
     if (event.url === CALIBRATION_URL && this.probeScript) {
       this.instrumentScript(event, (parsed) => parsed.functions.map((fn) => ({ fn, reasons: [] })));
       return;
@@ -167,37 +166,17 @@ export class Agent {
     }
   }
 
-  private onCalibrationScriptParsed(event: ScriptParsedEvent): void {
-    const pending = this.pendingCalibration.get(event.scriptId);
-    if (!pending) return;
-    this.pendingCalibration.delete(event.scriptId);
-    this.recorder.exclude(() => {
-      for (const p of pending) {
-        try {
-          const { breakpointId } = this.calibration.post<{ breakpointId: string }>('Debugger.setBreakpoint', {
-            location: { scriptId: event.scriptId, lineNumber: p.lineNumber, columnNumber: p.columnNumber },
-            condition: `${RECORDER_GLOBAL}(${p.id},1)`,
-          });
-          this.calibrationBreakpoints.set(p.id, breakpointId);
-          this.calibrationLocations.set(p.id, {
-            scriptId: event.scriptId,
-            lineNumber: p.lineNumber,
-            columnNumber: p.columnNumber,
-          });
-          this.recorder.expectCalibration(p.id);
-        } catch {
-          // Without its own calibration the location uses the latest estimate of another location.
-        }
-      }
-    });
-  }
-
-  private rearmCalibration(id: number): boolean {
-    const location = this.calibrationLocations.get(id);
-    if (!location || this.stopped) return false;
+  /**
+   * Sets a location's calibration breakpoint. Set while V8 reports the script, a by-hash breakpoint is resolved
+   * twice (now, and again when the session finishes registering the script), so the location then has two
+   * calibration conditions; the recorder takes either as a sample and one removal clears both.
+   */
+  private setCalibration(id: number): boolean {
+    const target = this.calibrationLocations.get(id);
+    if (!target || this.stopped) return false;
     try {
-      const { breakpointId } = this.calibration.post<{ breakpointId: string }>('Debugger.setBreakpoint', {
-        location,
+      const { breakpointId } = this.main.post<{ breakpointId: string }>('Debugger.setBreakpointByUrl', {
+        ...target,
         condition: `${RECORDER_GLOBAL}(${id},1)`,
       });
       this.calibrationBreakpoints.set(id, breakpointId);
@@ -212,7 +191,7 @@ export class Agent {
     if (breakpointId === undefined) return;
     this.calibrationBreakpoints.delete(id);
     try {
-      this.calibration.post('Debugger.removeBreakpoint', { breakpointId });
+      this.main.post('Debugger.removeBreakpoint', { breakpointId });
     } catch {
       // Already gone with its script.
     }
@@ -246,7 +225,7 @@ export class Agent {
       }
       throw err;
     }
-    const lines = source.split(/\r\n|\r|\n/);
+    const lines = splitLines(source);
     for (const { fn, reasons } of select(parsed, file)) {
       for (const name of spec.functions) if (functionNameMatches(name, fn)) this.matchedFunctions.add(name);
       for (const l of spec.lines) {
@@ -264,7 +243,6 @@ export class Agent {
       const planned = planLocations(fn, locations, parsed.lineStarts);
       const fnIndex = this.attributor.addFunction();
       const instrumented = new Set<number>();
-      const pending = this.pendingCalibration.get(event.scriptId) ?? [];
       for (const p of planned) {
         const id = this.attributor.addLocation({
           fn: fnIndex,
@@ -288,14 +266,19 @@ export class Agent {
         }
         this.locations++;
         instrumented.add(p.line);
-        pending.push({ id, lineNumber: p.lineNumber0, columnNumber: p.columnNumber0 });
+        this.calibrationLocations.set(id, {
+          ...(event.hash ? { scriptHash: event.hash } : { url: event.url }),
+          lineNumber: p.lineNumber0,
+          columnNumber: p.columnNumber0,
+        });
+        if (this.setCalibration(id)) this.recorder.expectCalibration(id);
       }
-      this.pendingCalibration.set(event.scriptId, pending);
       this.functions.push({
         name: fn.name,
         url: event.url,
         file,
         startLine: fn.startLine,
+        startColumn: fn.start - parsed.lineStarts[fn.startLine - 1]!,
         endLine: fn.endLine,
         source: lines.slice(fn.startLine - 1, fn.endLine),
         reasons,

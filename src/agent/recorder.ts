@@ -86,6 +86,8 @@ function perEvaluation(refills: Array<[number, number]>): number {
   return bytes / (refills[refills.length - 1]![0] - refills[0]![0]);
 }
 
+const NO_GC = { freed: 0, count: 0 };
+
 /** Every this many hits of a location, its calibration breakpoint comes back for RECALIBRATION_SAMPLES hits. */
 const RECALIBRATE_EVERY = 512;
 const RECALIBRATION_SAMPLES = 2;
@@ -137,6 +139,10 @@ export class Recorder {
   private probeResiduals: number[] = [];
   private lastCommitted = -1;
   private readonly oldSpace: number;
+  /** new, new large-object and large-object space: with old space, what a GC makes smaller. */
+  private readonly watchedSpaces: number[];
+  private readonly watchedEnd: Float64Array;
+  private gcSuspected = false;
   private lastOldEnd = 0;
   /** Old-space bytes lineprof's condition evaluations have taken that the used size has not shown yet. */
   private oldDebt = 0;
@@ -178,7 +184,12 @@ export class Recorder {
     this.stats = this.buffers.heapStatisticsBuffer;
     this.used = this.buffers.kUsedHeapSizeIndex;
     this.external = this.buffers.kExternalMemoryIndex;
-    this.oldSpace = v8.getHeapSpaceStatistics().findIndex((space) => space.space_name === 'old_space');
+    const spaces = v8.getHeapSpaceStatistics().map((space) => space.space_name);
+    this.oldSpace = spaces.indexOf('old_space');
+    this.watchedSpaces = ['new_space', 'new_large_object_space', 'large_object_space']
+      .map((name) => spaces.indexOf(name))
+      .filter((index) => index >= 0);
+    this.watchedEnd = new Float64Array(this.watchedSpaces.length);
     this.gcProfiler = new (v8 as unknown as { GCProfiler: new () => GcProfilerLike }).GCProfiler();
     this.gc = obtainGc();
     this.gcProfiler.start();
@@ -195,6 +206,7 @@ export class Recorder {
     const start = this.readUsed();
     const startExternal = this.stats[this.external]!;
     const oldStart = this.readOldSpace();
+    this.gcSuspected = this.spacesShrank(oldStart);
     try {
       const ownOld = this.absorbOwnOldSpace(oldStart);
       if (calibration === 1) this.calibrationHit(id, start - ownOld);
@@ -213,7 +225,7 @@ export class Recorder {
   /** A reading outside any breakpoint (end of profiling), for closing open calls. */
   readNow(): Reading {
     const used = this.readUsed();
-    const gcs = this.takeGcs();
+    const gcs = this.takeGcs(true);
     this.heap += used - this.lastEnd;
     this.externalClock += this.stats[this.external]! - this.lastExternalEnd;
     const reading = this.reading(used, gcs.freed, gcs.count);
@@ -364,8 +376,13 @@ export class Recorder {
     };
   }
 
-  /** Garbage collections that ran since the last reading (in user code), and what they freed. */
-  private takeGcs(): { freed: number; count: number } {
+  /**
+   * Garbage collections that ran since the last reading (in user code), and what they freed. Stopping the GC
+   * profiler costs ~25 µs, so it is only read when a space shrank, which no allocation can cause: a GC missed that
+   * way (one whose interval allocated more than it freed in every space) is counted at the next one.
+   */
+  private takeGcs(force = false): { freed: number; count: number } {
+    if (!force && !this.gcSuspected) return NO_GC;
     const result = this.gcProfiler.stop();
     this.gcProfiler.start();
     let freed = 0;
@@ -410,6 +427,16 @@ export class Recorder {
     return absorbed;
   }
 
+  /** Whether new, old or large-object space is smaller than at the end of the last call (only a GC does that). */
+  private spacesShrank(oldNow: number): boolean {
+    let shrank = oldNow < this.lastOldEnd;
+    for (let i = 0; i < this.watchedSpaces.length; i++) {
+      this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
+      if (this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]! < this.watchedEnd[i]!) shrank = true;
+    }
+    return shrank;
+  }
+
   private readOldSpace(): number {
     this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
     return this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
@@ -425,5 +452,9 @@ export class Recorder {
     this.lastEnd = this.stats[this.used]!;
     this.lastExternalEnd = this.stats[this.external]!;
     this.lastOldEnd = this.readOldSpace();
+    for (let i = 0; i < this.watchedSpaces.length; i++) {
+      this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
+      this.watchedEnd[i] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+    }
   }
 }

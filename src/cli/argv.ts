@@ -29,16 +29,22 @@ export interface SplitArgv {
 export function splitRunArgv(argv: string[]): SplitArgv {
   const commandIndex = argv.findIndex((a) => !a.startsWith('-'));
   if (commandIndex === -1 || argv[commandIndex] !== 'run') return { lineprof: argv, script: [] };
+  const lineprof = argv.slice(0, commandIndex + 1);
   for (let i = commandIndex + 1; i < argv.length; i++) {
     const token = argv[i]!;
-    if (token === '--') {
-      return { lineprof: [...argv.slice(0, i), ...argv.slice(i + 1, i + 2)], script: argv.slice(i + 2) };
-    }
+    if (token === '--') return { lineprof: [...lineprof, ...argv.slice(i + 1, i + 2)], script: argv.slice(i + 2) };
     if (token.startsWith('-') && token !== '-') {
-      if (VALUE_OPTIONS.has(token)) i++;
+      const value = argv[i + 1];
+      if (VALUE_OPTIONS.has(token) && value !== undefined) {
+        // `--node-arg --no-opt`: yargs would read a dash-led value as an option of its own; `=` keeps it a value.
+        lineprof.push(value.startsWith('-') ? `${token}=${value}` : token, ...(value.startsWith('-') ? [] : [value]));
+        i++;
+      } else {
+        lineprof.push(token);
+      }
       continue;
     }
-    return { lineprof: argv.slice(0, i + 1), script: argv.slice(i + 1) };
+    return { lineprof: [...lineprof, token], script: argv.slice(i + 1) };
   }
-  return { lineprof: argv, script: [] };
+  return { lineprof, script: [] };
 }

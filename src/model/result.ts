@@ -8,7 +8,8 @@ import type { AgentFunctionReport, AgentReport, FunctionProfile, LineProfile } f
 export function buildFunctionProfiles(report: AgentReport): FunctionProfile[] {
   const merged = new Map<string, FunctionProfile>();
   for (const fn of report.functions) {
-    const key = `${fn.file}\0${fn.startLine}\0${fn.name}`;
+    // The same function parsed twice (a file loaded again) has the same place and the same source.
+    const key = `${fn.file}\0${fn.startLine}:${fn.startColumn}\0${fn.name}\0${fn.source.join('\n')}`;
     const profile = toProfile(fn);
     const existing = merged.get(key);
     merged.set(key, existing ? mergeProfiles(existing, profile) : profile);

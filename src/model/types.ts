@@ -26,6 +26,8 @@ export interface AgentFunctionReport {
   /** File path when the URL is a file URL, else the URL. */
   file: string;
   startLine: number;
+  /** 0-based column of the function's start, which tells apart two functions starting on one line. */
+  startColumn: number;
   endLine: number;
   /** Source text of lines startLine..endLine. */
   source: string[];

@@ -43,6 +43,7 @@ export class SourceParseError extends Error {
 }
 
 type AnyNode = acorn.Node & Record<string, unknown>;
+type AcornError = SyntaxError & { pos?: number; loc?: { line: number; column: number } };
 
 const MARKER = /(^|\s|\*)@profile\b/;
 
@@ -60,12 +61,15 @@ export function parseSource(source: string): ParsedSource {
   };
   try {
     program = acorn.parse(source, { ...base, sourceType: 'module' });
-  } catch {
+  } catch (moduleError) {
     comments.length = 0;
     try {
       program = acorn.parse(source, { ...base, sourceType: 'script' });
-    } catch (err) {
-      const e = err as SyntaxError & { loc?: { line: number; column: number } };
+    } catch (scriptError) {
+      // Report the parse that got further: a module's real error, not the script parse tripping on `import`.
+      const m = moduleError as AcornError;
+      const s = scriptError as AcornError;
+      const e = (m.pos ?? -1) >= (s.pos ?? -1) ? m : s;
       throw new SourceParseError(e.message, e.loc?.line ?? 0, e.loc?.column ?? 0);
     }
   }
@@ -77,17 +81,23 @@ export function parseSource(source: string): ParsedSource {
   return { functions, lineStarts };
 }
 
+/** Offsets where lines start, with JavaScript's line terminators (\n, \r\n, \r, U+2028, U+2029), as V8 counts. */
 export function computeLineStarts(source: string): number[] {
   const starts = [0];
   for (let i = 0; i < source.length; i++) {
     const c = source.charCodeAt(i);
-    if (c === 10) starts.push(i + 1);
+    if (c === 10 || c === 0x2028 || c === 0x2029) starts.push(i + 1);
     else if (c === 13) {
       if (source.charCodeAt(i + 1) === 10) i++;
       starts.push(i + 1);
     }
   }
   return starts;
+}
+
+/** The source's lines, split where V8 and computeLineStarts split them. */
+export function splitLines(source: string): string[] {
+  return source.split(/\r\n|[\r\n\u2028\u2029]/);
 }
 
 /** 1-based line of an offset. */
@@ -142,13 +152,12 @@ function describe(
   source: string,
 ): SourceFunction {
   const anchors = [fn.start];
-  const name = nameOf(fn, ancestors, anchors, source);
+  const path = nameOf(fn, ancestors, anchors, source) ?? ['(anonymous)'];
   const body = fn.body as AnyNode;
   const loc = fn.loc as acorn.SourceLocation;
-  const qualified = name ?? `(anonymous)`;
   return {
-    name: qualified,
-    simpleName: qualified.slice(qualified.lastIndexOf('.') + 1),
+    name: path.join('.'),
+    simpleName: path[path.length - 1]!,
     start: fn.start,
     end: fn.end,
     bodyStart: body.start,
@@ -161,45 +170,48 @@ function describe(
   };
 }
 
-/** Works out the name a user would write, and collects the offsets of the declaration a marker comment may precede. */
-function nameOf(fn: AnyNode, ancestors: AnyNode[], anchors: number[], source: string): string | undefined {
+/**
+ * Works out the name a user would write (as path segments: `['Store', 'load']`), and collects the offsets of the
+ * declaration a marker comment may precede: the function itself, its method or property, its `const` statement, its
+ * assignment statement, and the `export` around a function or variable declaration (not around a class, whose
+ * marker is not its methods').
+ */
+function nameOf(fn: AnyNode, ancestors: AnyNode[], anchors: number[], source: string): string[] | undefined {
   const own = (fn.id as AnyNode | null | undefined)?.name as string | undefined;
-  let parent = ancestors[ancestors.length - 1];
-  let i = ancestors.length - 1;
-  let name: string | undefined = own;
+  const parent = ancestors[ancestors.length - 1];
+  const i = ancestors.length - 1;
+  // What holds the declaration statement, to see whether it is exported.
+  let declarationHolder: AnyNode | undefined = fn.type === 'FunctionDeclaration' ? parent : undefined;
+  let name: string[] | undefined = own ? [own] : undefined;
   if (parent?.type === 'MethodDefinition' || parent?.type === 'PropertyDefinition') {
     anchors.push(parent.start);
     const key = keyName(parent.key as AnyNode, parent.computed === true, source);
     const cls = ancestors[i - 2]; // MethodDefinition ← ClassBody ← Class
     const clsName = cls ? className(cls, ancestors[i - 3]) : undefined;
-    name = clsName ? `${clsName}.${key}` : key;
-    parent = cls;
-    i -= 2;
+    name = clsName ? [clsName, key] : [key];
   } else if (parent?.type === 'Property') {
     anchors.push(parent.start);
     const key = keyName(parent.key as AnyNode, parent.computed === true, source);
     const obj = ancestors[i - 1];
     const holder = obj ? bindingName(ancestors[i - 2], obj) : undefined;
-    name = own ?? (holder ? `${holder}.${key}` : key);
-    i -= 1;
+    name = name ?? (holder ? [...holder, key] : [key]);
   } else if (parent?.type === 'VariableDeclarator' && parent.init === fn) {
-    name = own ?? ((parent.id as AnyNode).name as string | undefined);
-    const decl = ancestors[i - 1];
-    if (decl) anchors.push(decl.start);
-    i -= 1;
+    const id = (parent.id as AnyNode).name as string | undefined;
+    name = name ?? (id ? [id] : undefined);
+    const declaration = ancestors[i - 1];
+    if (declaration) anchors.push(declaration.start);
+    declarationHolder = ancestors[i - 2];
   } else if (parent?.type === 'AssignmentExpression' && parent.right === fn) {
-    name = own ?? memberPath(parent.left as AnyNode);
+    name = name ?? memberPath(parent.left as AnyNode);
     const stmt = ancestors[i - 1];
     if (stmt?.type === 'ExpressionStatement') anchors.push(stmt.start);
   } else if (parent?.type === 'ExportDefaultDeclaration') {
-    name = own ?? 'default';
+    name = name ?? ['default'];
+    anchors.push(parent.start);
   }
-  // `export function f`, `export const f = …`, `export default class …`: a marker may precede the export keyword.
-  const outer = ancestors[i - 1];
-  if (outer && (outer.type === 'ExportNamedDeclaration' || outer.type === 'ExportDefaultDeclaration')) {
-    anchors.push(outer.start);
-  }
-  if (fn.type === 'FunctionDeclaration' && parent?.type === 'ExportNamedDeclaration') anchors.push(parent.start);
+  // `export function f`, `export const f = …`: a marker may precede the export keyword.
+  const holder = declarationHolder?.type;
+  if (holder === 'ExportNamedDeclaration' || holder === 'ExportDefaultDeclaration') anchors.push(declarationHolder!.start);
   return name;
 }
 
@@ -210,8 +222,11 @@ function className(cls: AnyNode, parentOfClass: AnyNode | undefined): string | u
   return undefined;
 }
 
-function bindingName(parent: AnyNode | undefined, value: AnyNode): string | undefined {
-  if (parent?.type === 'VariableDeclarator' && parent.init === value) return (parent.id as AnyNode).name as string;
+function bindingName(parent: AnyNode | undefined, value: AnyNode): string[] | undefined {
+  if (parent?.type === 'VariableDeclarator' && parent.init === value) {
+    const id = (parent.id as AnyNode).name as string | undefined;
+    return id ? [id] : undefined;
+  }
   if (parent?.type === 'AssignmentExpression' && parent.right === value) return memberPath(parent.left as AnyNode);
   return undefined;
 }
@@ -224,7 +239,7 @@ function keyName(key: AnyNode, computed: boolean, source: string): string {
 }
 
 /** `module.exports.load` → `load`, `Store.prototype.load` → `Store.load`, `a.b.c` → `a.b.c`. */
-function memberPath(node: AnyNode): string | undefined {
+function memberPath(node: AnyNode): string[] | undefined {
   const parts: string[] = [];
   let cur: AnyNode | undefined = node;
   while (cur && cur.type === 'MemberExpression') {
@@ -239,7 +254,7 @@ function memberPath(node: AnyNode): string | undefined {
   const kept = parts.filter((p) => p !== 'prototype');
   if (kept[0] === 'module' && kept[1] === 'exports') kept.splice(0, 2);
   else if (kept[0] === 'exports' || kept[0] === 'this') kept.splice(0, 1);
-  return kept.length > 0 ? kept.join('.') : undefined;
+  return kept.length > 0 ? kept : undefined;
 }
 
 /**
@@ -262,9 +277,7 @@ function isMarkedAt(anchor: number, markers: acorn.Comment[], comments: acorn.Co
 }
 
 function countNewlines(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) n++;
-  return n;
+  return computeLineStarts(text).length - 1;
 }
 
 /**

@@ -2,6 +2,7 @@
  * The child's stderr passes through unchanged except for the lines Node's inspector prints about lineprof's own
  * connection, which the user did not ask for and which would otherwise interleave with the program's output.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 
@@ -33,9 +34,11 @@ export function isInspectorNotice(line: string): boolean {
 /** Passes text through line by line, dropping the inspector's notices; a partial last line is flushed at the end. */
 export class InspectorNoticeFilter extends Transform {
   private pending = '';
+  /** A UTF-8 character may be split across chunks: decode across them. */
+  private readonly decoder = new StringDecoder('utf8');
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const text = this.pending + chunk.toString('utf8');
+    const text = this.pending + this.decoder.write(chunk);
     const lastNewline = text.lastIndexOf('\n');
     const complete = text.slice(0, lastNewline + 1);
     let rest = text.slice(lastNewline + 1);
@@ -51,6 +54,7 @@ export class InspectorNoticeFilter extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    callback(null, isInspectorNotice(this.pending) ? '' : this.pending);
+    const rest = this.pending + this.decoder.end();
+    callback(null, isInspectorNotice(rest) ? '' : rest);
   }
 }

@@ -157,11 +157,6 @@ describe('parseSource: marking with // @profile', () => {
 
   test(
     'a blank line between the marker and the function does not mark it (CR-only line endings)',
-    {
-      todo:
-        'countNewlines() in src/selection/find-functions.ts counts only \\n, so with bare \\r line endings a blank ' +
-        'line between marker and function is not seen and the function is marked',
-    },
     () => {
       const fn = only('// @profile\r\rfunction load() {}\r');
       assert.equal(fn.markedByComment, false);
@@ -185,12 +180,6 @@ describe('parseSource: marking with // @profile', () => {
 
   test(
     'a marker above an exported class does not mark its methods either',
-    {
-      todo:
-        'nameOf() in src/selection/find-functions.ts (lines 197-201) adds the start of an enclosing ' +
-        'ExportNamed/DefaultDeclaration as an anchor for any function whose "outer" node is one, so a marker above ' +
-        '`export class Store` marks every method of Store while the same marker above `class Store` marks none',
-    },
     () => {
       const fn = only(lines('// @profile', 'export class Store {', '  load() {}', '}'));
       assert.equal(fn.markedByComment, false);
@@ -214,6 +203,23 @@ describe('parseSource: marking with // @profile', () => {
       ],
     );
   });
+
+  test('computed and literal keys are named by their text', () => {
+    const source = lines('class Store {', '  [kLoad]() {}', "  'save-all'() {}", '  #secret() {}', '}');
+    assert.deepEqual(
+      parseSource(source).functions.map((f) => f.name),
+      ['Store.[kLoad]', 'Store.save-all', 'Store.#secret'],
+    );
+  });
+
+  test(
+    'the simple name of a computed key containing a dot is the whole key',
+    () => {
+      const fn = only(lines('class Store {', '  *[Symbol.iterator]() {}', '}'));
+      assert.equal(fn.name, 'Store.[Symbol.iterator]');
+      assert.equal(fn.simpleName, '[Symbol.iterator]');
+    },
+  );
 
   test('async and generator functions are flagged', () => {
     const source = lines('async function a() {}', 'function* g() {}', 'async function* ag() {}');
@@ -303,12 +309,6 @@ describe('parseSource: syntax and line endings', () => {
 
   test(
     'a syntax error in an ES module is reported at its own line',
-    {
-      todo:
-        'parseSource() in src/selection/find-functions.ts (lines 61-71) reports the error of the fallback *script* ' +
-        'parse, which for any source with import/export is "\'import\' and \'export\' may appear only with ' +
-        '\'sourceType: module\'" at line 1, hiding the real error of the module parse',
-    },
     () => {
       const source = lines('import fs from "node:fs";', '', 'const x = ;');
       assert.throws(
@@ -370,12 +370,6 @@ describe('computeLineStarts / lineOfOffset', () => {
 
   test(
     'U+2028/U+2029 end lines, as they do for acorn and V8',
-    {
-      todo:
-        'computeLineStarts() in src/selection/find-functions.ts treats only \\n and \\r as line ends, while acorn ' +
-        '(startLine/endLine) and V8 (CDP lineNumber) also end lines at U+2028/U+2029 (legal in string literals since ' +
-        'ES2019); after such a character planLocations maps V8 locations to wrong offsets',
-    },
     () => {
       const source = 'const s = "a\u2028b";\nfunction f() {}\n';
       const { functions, lineStarts } = parseSource(source);

@@ -32,6 +32,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
         .positional('script', { type: 'string', demandOption: true, describe: 'The script to run' })
         .positional('args', { type: 'string', array: true, describe: "The script's own arguments (passed untouched)" })
         .option('function', {
+          nargs: 1,
           alias: 'f',
           type: 'string',
           array: true,
@@ -39,6 +40,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
           describe: 'Profile functions of this name (plain `load` or qualified `Store.load`); repeatable',
         })
         .option('line', {
+          nargs: 1,
           alias: 'l',
           type: 'string',
           array: true,
@@ -46,6 +48,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
           describe: 'Profile the innermost function containing FILE:LINE; repeatable',
         })
         .option('node-arg', {
+          nargs: 1,
           type: 'string',
           array: true,
           default: [],

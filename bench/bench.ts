@@ -1,0 +1,105 @@
+/**
+ * `npm run bench`: lineprof's cost and accuracy, measured in this one run (the machine is shared and noisy, so only
+ * ratios measured side by side mean anything).
+ *
+ * 1. Overhead per profiled line execution: fixtures/bench-lines.js (a 10-line function called 10,000 times), its
+ *    own timing of the calls, profiled and not.
+ * 2. Wall-clock ratio profiled / unprofiled for fixtures/allocate.js (whole process, start to end).
+ * 3. Accuracy: each line of fixtures/exact.js against V8's own accounting of the same statement.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runProfile } from '../src/run';
+import { DEFAULT_NODE_FLAGS } from '../src/target/launch';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const fixture = (name: string) => path.join(ROOT, 'fixtures', name);
+const STABLE_TIER = ['--no-opt', '--no-sparkplug'];
+
+async function profiled(script: string, args: string[], nodeArgs: string[] = []) {
+  const out = new PassThrough();
+  let stdout = '';
+  out.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  const started = process.hrtime.bigint();
+  const outcome = await runProfile({ script, args, nodeArgs, stdout: out, stderr: new PassThrough() });
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return { ...outcome, stdout, wallMs };
+}
+
+function plain(script: string, args: string[], nodeArgs: string[] = []): { stdout: string; wallMs: number } {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [...DEFAULT_NODE_FLAGS, ...nodeArgs, script, ...args], { encoding: 'utf8' });
+  return { stdout: r.stdout, wallMs: Number(process.hrtime.bigint() - started) / 1e6 };
+}
+
+async function overheadPerLine(): Promise<void> {
+  const calls = 10_000;
+  const script = fixture('bench-lines.js');
+  const base = JSON.parse(plain(script, [String(calls)]).stdout.trim()) as { ms: number };
+  const run = await profiled(script, [String(calls)]);
+  const prof = JSON.parse(run.stdout.trim()) as { ms: number };
+  const fn = run.result.functions.find((f) => f.name === 'tenLines')!;
+  const lineExecutions = fn.lines.reduce((sum, l) => sum + l.occurrences, 0);
+  const perLineUs = ((prof.ms - base.ms) * 1000) / lineExecutions;
+  console.log('## Overhead per profiled line execution');
+  console.log(`10-line function x ${calls} calls: ${lineExecutions} line executions, ${run.result.stats.hits} breakpoint hits`);
+  console.log(`unprofiled ${base.ms.toFixed(1)} ms, profiled ${prof.ms.toFixed(1)} ms`);
+  console.log(`overhead: ${perLineUs.toFixed(1)} µs per line execution (must <= 100, target <= 25; memory_profiler: 27.5)`);
+  console.log(`ratio profiled/unprofiled: ${(prof.ms / base.ms).toFixed(0)}x\n`);
+}
+
+async function wallClock(): Promise<void> {
+  const script = fixture('allocate.js');
+  const base = plain(script, []);
+  const run = await profiled(script, []);
+  console.log('## Wall clock, fixtures/allocate.js (whole process)');
+  console.log(`unprofiled ${base.wallMs.toFixed(0)} ms, profiled ${run.wallMs.toFixed(0)} ms, ratio ${(run.wallMs / base.wallMs).toFixed(2)}x\n`);
+}
+
+async function accuracy(): Promise<void> {
+  const script = fixture('exact.js');
+  const truth = JSON.parse(
+    execFileSync(process.execPath, [...DEFAULT_NODE_FLAGS, ...STABLE_TIER, script, '--truth'], { encoding: 'utf8' }),
+  ) as Record<string, { heap: number; external: number }>;
+  const run = await profiled(script, [], STABLE_TIER);
+  const fn = run.result.functions.find((f) => f.name === 'allocateKnown')!;
+  const rows: Array<[string, string, string]> = [
+    ['ints', 'new Array(1e6).fill(0)', 'new Array(1e6).fill(0)'],
+    ['objects', 'Array.from({ length: 1e5 }', '1e5 objects {i}'],
+    ['flat', "'a'.repeat(4e6)", 'flat 4,000,000-char string'],
+    ['bytes', 'new Uint8Array(1e6)', 'new Uint8Array(1e6)'],
+    ['buffer', 'Buffer.alloc(1 << 20)', 'Buffer.alloc(1 << 20)'],
+    ['parsed', 'JSON.parse(doc)', 'JSON.parse of a 200-user document'],
+  ];
+  console.log('## Accuracy: fixtures/exact.js, V8 accounting in-process (expected) vs lineprof (reported)');
+  console.log('(node flags --no-opt --no-sparkplug so that object sizes do not depend on JIT timing)');
+  console.log(`${'line'.padEnd(36)}${'expected heap'.padStart(15)}${'reported'.padStart(12)}${'diff'.padStart(7)}${'expected ext'.padStart(14)}${'reported'.padStart(10)}`);
+  for (const [key, text, label] of rows) {
+    const line = fn.lines.find((l) => l.content.includes(text))!;
+    const t = truth[key]!;
+    console.log(
+      `${label.padEnd(36)}${String(t.heap).padStart(15)}${String(line.allocatedBytes).padStart(12)}` +
+        `${String(line.allocatedBytes - t.heap).padStart(7)}${String(t.external).padStart(14)}${String(line.externalBytes).padStart(10)}`,
+    );
+  }
+  const flat = await profiled(fixture('allocate-flat.js'), []);
+  const flatLine = flat.result.functions[0]!.lines.find((l) => l.content.includes("'a'.repeat"))!;
+  const expected = 30 * 4_000_016;
+  console.log(
+    `allocate-flat.js flat line: ${flatLine.occurrences} occurrences, ${flatLine.allocatedBytes} B vs 30 x 4,000,016 = ` +
+      `${expected} B (${(((flatLine.allocatedBytes - expected) / expected) * 100).toFixed(4)} %; the rope pieces are ~840 B each)`,
+  );
+}
+
+async function main(): Promise<void> {
+  console.log(`lineprof bench, node ${process.version}, ${new Date().toISOString()}\n`);
+  await overheadPerLine();
+  await wallClock();
+  await accuracy();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
