@@ -61,6 +61,8 @@ export interface RecorderStats {
   medianOverheadBytes: number;
   /** Per-hit cost outside the condition, measured at start (bytes). */
   breakCostBytes?: number;
+  /** Extra per-hit cost while a location is being calibrated, measured at start. */
+  calibratingCostBytes?: number;
   /** Old-space bytes one condition evaluation takes, measured at start. */
   oldSpacePerEvaluationBytes?: number;
 }
@@ -87,6 +89,21 @@ function perEvaluation(refills: Array<[number, number]>): number {
 }
 
 const NO_GC = { freed: 0, count: 0 };
+const END_USED = 0;
+const END_EXTERNAL = 1;
+const END_OLD = 2;
+
+/**
+ * The value most residuals share. Locations can differ by a word or so (two modes ~32 B apart happen): of the values
+ * nearly as frequent as the most frequent one, the smallest is the cost every location shares.
+ */
+function commonValue(values: number[]): number {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const top = Math.max(0, ...counts.values());
+  const leading = [...counts].filter(([, count]) => count >= top * 0.8).map(([value]) => value);
+  return leading.length > 0 ? Math.min(...leading) : 0;
+}
 
 /** Every this many hits of a location, its calibration breakpoint comes back for RECALIBRATION_SAMPLES hits. */
 const RECALIBRATE_EVERY = 512;
@@ -137,13 +154,15 @@ export class Recorder {
   private breakCost = 0;
   private probe: Set<number> | undefined;
   private probeResiduals: number[] = [];
+  private probeCalibratingResiduals: number[] = [];
+  /** Extra bytes a hit costs while its location also has a calibration breakpoint (measureBreakCost). */
+  private calibratingCost = 0;
   private lastCommitted = -1;
   private readonly oldSpace: number;
   /** new, new large-object and large-object space: with old space, what a GC makes smaller. */
   private readonly watchedSpaces: number[];
   private readonly watchedEnd: Float64Array;
   private gcSuspected = false;
-  private lastOldEnd = 0;
   /** Old-space bytes lineprof's condition evaluations have taken that the used size has not shown yet. */
   private oldDebt = 0;
   /** Old-space bytes one condition evaluation takes (measured at start). */
@@ -151,8 +170,8 @@ export class Recorder {
   private evaluations = 0;
   private probeRefills: Array<[number, number]> = [];
   private pending: PendingHit | undefined;
-  private lastEnd = 0;
-  private lastExternalEnd = 0;
+  /** The closing reading of the last call: used heap, external memory, old space (see markEnd). */
+  private readonly ends = new Float64Array(3);
   private lastId = -1;
   private lastWasCalibration = false;
   private heap = 0;
@@ -216,9 +235,10 @@ export class Recorder {
     }
     this.lastId = id;
     this.lastWasCalibration = calibration === 1;
-    this.markEnd();
     if (this.collectedInThisHit) this.collectedInThisHit = false;
-    else this.ownGarbage += this.lastEnd - start;
+    else this.ownGarbage += this.readUsed() - start;
+    // Nothing may run after the closing reading: whatever allocated there would land in the next interval.
+    this.markEnd();
     return false;
   }
 
@@ -240,7 +260,7 @@ export class Recorder {
       return work();
     } finally {
       const after = this.readUsed();
-      this.lastEnd += after - before;
+      this.ends[END_USED] += after - before;
       this.ownGarbage += after - before;
     }
   }
@@ -302,7 +322,10 @@ export class Recorder {
   readonly trace: number[] | undefined = process.env.LINEPROF_TRACE ? [] : undefined;
 
   private commit(hit: PendingHit, conditionCost: number): void {
-    const overhead = conditionCost + this.breakCost;
+    // While its calibration breakpoint is in place, a location's hit costs a little more (V8 lists the hit
+    // breakpoints in a new array when a location has several).
+    const calibrating = this.calibrating.has(hit.id);
+    const overhead = conditionCost + this.breakCost + (calibrating ? this.calibratingCost : 0);
     this.trace?.push(hit.id, hit.raw, overhead, hit.depth, hit.gcs);
     // A GC in the interval also freed lineprof's own garbage (already excluded from the figures): count it back so
     // that only the program's garbage makes the net figure smaller.
@@ -319,7 +342,9 @@ export class Recorder {
     const previous = this.lastCommitted;
     this.lastCommitted = hit.id;
     if (this.probe) {
-      if (this.probe.has(hit.id) && this.probe.has(previous)) this.probeResiduals.push(hit.raw - conditionCost);
+      if (this.probe.has(hit.id) && this.probe.has(previous)) {
+        (calibrating ? this.probeCalibratingResiduals : this.probeResiduals).push(hit.raw - conditionCost);
+      }
       return;
     }
     this.attributor.hit(hit.id, hit.depth, this.reading(hit.used, 0, 0));
@@ -334,6 +359,7 @@ export class Recorder {
   measureBreakCost(probe: Set<number>, run: () => void): number {
     this.probe = probe;
     this.probeResiduals = [];
+    this.probeCalibratingResiduals = [];
     this.probeRefills = [];
     // The first full GC lowers the cost of later hits by ~60-100 B (V8 settles its structures for the compiled
     // conditions); measuring and calibrating after one keeps every estimate in the regime the program will run in.
@@ -352,16 +378,9 @@ export class Recorder {
       this.counters.forcedGcs = 0;
       this.markEnd();
     }
-    const settled = this.probeResiduals.slice(this.probeResiduals.length >> 1);
-    const counts = new Map<number, number>();
-    for (const r of settled) counts.set(r, (counts.get(r) ?? 0) + 1);
-    // Locations differ by a word or so (two modes ~32 B apart are common); the smaller of the leading values is the
-    // cost every location shares.
-    const top = Math.max(0, ...counts.values());
-    const leading = [...counts].filter(([, count]) => count >= top * 0.8).map(([value]) => value);
-    const best = leading.length > 0 ? Math.min(...leading) : 0;
-    this.breakCost = best;
-    return best;
+    this.breakCost = commonValue(this.probeResiduals.slice(this.probeResiduals.length >> 1));
+    this.calibratingCost = commonValue(this.probeCalibratingResiduals) - this.breakCost;
+    return this.breakCost;
   }
 
   private reading(used: number, extraFreed: number, extraGcs: number): Reading {
@@ -406,7 +425,12 @@ export class Recorder {
   finishStats(): RecorderStats {
     const estimates = this.estimates.filter((e) => e !== undefined).sort((a, b) => a - b);
     this.counters.medianOverheadBytes = estimates.length > 0 ? estimates[(estimates.length - 1) >> 1]! : 0;
-    return { ...this.counters, breakCostBytes: this.breakCost, oldSpacePerEvaluationBytes: this.oldPerEvaluation };
+    return {
+      ...this.counters,
+      breakCostBytes: this.breakCost,
+      calibratingCostBytes: this.calibratingCost,
+      oldSpacePerEvaluationBytes: this.oldPerEvaluation,
+    };
   }
 
   /**
@@ -447,14 +471,33 @@ export class Recorder {
     return this.stats[this.used]!;
   }
 
+  /**
+   * The closing reading. Values go into a Float64Array, never into object fields: an unoptimised store of a number
+   * into a field can box it on the heap, and that allocation, made after the reading, would be charged to the next
+   * interval (it showed as ~96 B per hit until the recorder was optimised). The total comes last.
+   */
   private markEnd(): void {
-    this.buffers.updateHeapStatisticsBuffer();
-    this.lastEnd = this.stats[this.used]!;
-    this.lastExternalEnd = this.stats[this.external]!;
-    this.lastOldEnd = this.readOldSpace();
+    const ends = this.ends;
     for (let i = 0; i < this.watchedSpaces.length; i++) {
       this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
       this.watchedEnd[i] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
     }
+    this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
+    ends[END_OLD] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+    this.buffers.updateHeapStatisticsBuffer();
+    ends[END_USED] = this.stats[this.used]!;
+    ends[END_EXTERNAL] = this.stats[this.external]!;
+  }
+
+  private get lastEnd(): number {
+    return this.ends[END_USED]!;
+  }
+
+  private get lastExternalEnd(): number {
+    return this.ends[END_EXTERNAL]!;
+  }
+
+  private get lastOldEnd(): number {
+    return this.ends[END_OLD]!;
   }
 }
