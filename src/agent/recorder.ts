@@ -89,6 +89,8 @@ function perEvaluation(refills: Array<[number, number]>): number {
 }
 
 const NO_GC = { freed: 0, count: 0 };
+/** The largest old-space allocation buffer V8 takes: a page's allocatable area (256 KiB pages). */
+const OLD_SPACE_BUFFER = 256 * 1024;
 const END_USED = 0;
 const END_EXTERNAL = 1;
 const END_OLD = 2;
@@ -438,7 +440,8 @@ export class Recorder {
    * when V8 takes a new buffer, not object by object. Compiling each breakpoint condition puts ~1 KB in old space
    * (script, function info, bytecode), so those jumps are mostly lineprof's own: they are absorbed against a debt
    * that grows by the measured old-space cost of each evaluation and is cleared by any GC (which releases the
-   * buffers and makes the figure exact again). Old-space growth beyond the debt is the program's.
+   * buffers and makes the figure exact again). A buffer is counted when taken, before it is filled, so the debt may
+   * run one buffer ahead. Old-space growth beyond that is the program's.
    */
   private absorbOwnOldSpace(oldNow: number): number {
     this.evaluations++;
@@ -446,7 +449,8 @@ export class Recorder {
     const grew = oldNow - this.lastOldEnd;
     if (this.probe && grew > 0) this.probeRefills.push([this.evaluations, grew]);
     if (grew <= 0) return 0;
-    const absorbed = Math.min(grew, this.oldDebt);
+    // A buffer is counted whole when taken, before the evaluations that fill it: the debt may run ahead by one.
+    const absorbed = Math.min(grew, Math.max(0, this.oldDebt + OLD_SPACE_BUFFER));
     this.oldDebt -= absorbed;
     return absorbed;
   }
