@@ -44,7 +44,7 @@ export function renderFunction(fn: FunctionProfile, format: ByteFormat): string[
     `Function: ${fn.name} (lines ${fn.startLine}-${fn.endLine}): ${callText}`,
     '',
     header,
-    '='.repeat(Math.max(header.length, ...rows.map((r) => Math.min(r.length, 120)))),
+    '='.repeat(header.length),
     ...rows,
     '',
     `Total: allocated ${formatBytes(fn.allocatedBytes, format)}, increment ${formatBytes(fn.netBytes, format)}, ` +
