@@ -272,7 +272,7 @@ export class Recorder {
     const gcs = this.takeGcs();
     const hit: PendingHit = {
       id,
-      depth: stackDepth(),
+      depth: this.attributor.continuingDepth(id) ?? stackDepth(),
       raw: used - this.lastEnd,
       rawExternal: external - this.lastExternalEnd,
       used,

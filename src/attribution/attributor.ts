@@ -76,6 +76,8 @@ export class Attributor {
   private readonly locations: AttributedLocation[] = [];
   private readonly functions: FunctionStats[] = [];
   private readonly stack: Frame[] = [];
+  /** The call the last hit belonged to, while it is still open. */
+  private lastFrame: Frame | undefined;
 
   addFunction(): number {
     this.functions.push({
@@ -98,8 +100,22 @@ export class Attributor {
     return this.functions.length;
   }
 
+  /**
+   * The depth of this hit when it is certainly a continuation of the open call, so the caller need not measure it
+   * (capturing the stack costs ~8 µs): the previous hit belonged to that same call, the location is in its function
+   * and does not open calls. Between two hits of one call no other marked code ran, so no call was entered or left
+   * unseen; a new call of the function would first hit its entry location.
+   */
+  continuingDepth(locationId: number): number | undefined {
+    const loc = this.locations[locationId];
+    const top = this.stack[this.stack.length - 1];
+    if (!loc || !top || top !== this.lastFrame || top.fn !== loc.fn || loc.kind === LocationKind.Entry) return undefined;
+    return top.depth;
+  }
+
   hit(locationId: number, depth: number, reading: Reading): void {
     const loc = this.locations[locationId];
+    this.lastFrame = undefined;
     if (!loc) return;
     const stack = this.stack;
     // Frames deeper than this reading were left without reaching a return location: a throw.
@@ -121,6 +137,7 @@ export class Attributor {
       this.close(reading, false);
       return;
     }
+    this.lastFrame = top;
     // An occurrence is an arrival on the line from another line, or the same location twice in a row (a loop on one
     // location). Moving between locations of one line (a for header's update then test) is the same occurrence.
     if (top.line !== loc.line || loc.offset === top.offset) this.lineStats(loc.fn, loc.line).occurrences++;
@@ -131,6 +148,7 @@ export class Attributor {
 
   /** Closes every open call at this reading (end of profiling); the calls are counted as still open. */
   finish(reading: Reading): void {
+    this.lastFrame = undefined;
     while (this.stack.length > 0) {
       this.functions[this.stack[this.stack.length - 1]!.fn]!.openCalls++;
       this.close(reading, false);
