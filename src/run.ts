@@ -71,6 +71,7 @@ export function startRun(options: RunOptions): RunHandle {
   };
   const done = (async (): Promise<RunOutcome> => {
     const script = resolveScript(options.script, cwd);
+    checkNodeArgs(options.nodeArgs ?? []);
     checkSyntax(script, cwd);
     const selection: SelectionSpec = {
       markers: options.markers ?? true,
@@ -153,6 +154,14 @@ export function startRun(options: RunOptions): RunHandle {
     return { result, exit };
   })();
   return { done, kill: (signal) => kill(signal) };
+}
+
+/** Flags that would pause the script for a debugger: lineprof is that debugger, and nobody would resume it. */
+function checkNodeArgs(nodeArgs: string[]): void {
+  const pausing = nodeArgs.find((a) => /^--(inspect-brk|inspect-wait|debug-brk)(=|$)/.test(a));
+  if (pausing) {
+    throw new UsageError(`--node-arg ${pausing}: lineprof runs the inspector itself and the script would wait forever; drop it`);
+  }
 }
 
 function resolveScript(script: string, cwd: string): string {

@@ -119,3 +119,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.equal(isRunning(pid), false, 'the script is not left running');
   });
 }
+
+test('a node flag that would pause the script for a debugger is refused before it starts', async () => {
+  const r = await runCli(['run', '--node-arg=--inspect-brk', 'fixtures/allocate.js']);
+  assert.equal(r.code, 2);
+  assert.match(oneLineError(r.stderr), /--inspect-brk: lineprof runs the inspector itself/);
+  assert.equal(r.stdout, '');
+});
