@@ -235,9 +235,10 @@ export class Agent {
         const line = lineOfOffset(parsed.lineStarts, offset);
         return { scriptId: event.scriptId, lineNumber: line - 1, columnNumber: offset - parsed.lineStarts[line - 1]! };
       };
+      // The end is exclusive, and an arrow with an expression body has its (return) location at its very end.
       const { locations } = this.main.post<{ locations: CdpBreakLocation[] }>('Debugger.getPossibleBreakpoints', {
         start: at(fn.bodyStart),
-        end: at(fn.end),
+        end: at(Math.min(fn.end + 1, source.length)),
         restrictToFunction: true,
       });
       const planned = planLocations(fn, locations, parsed.lineStarts);

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
+import * as net from 'node:net';
 import type { AgentConfig, AgentMessage } from '../model/types';
 import { Agent } from './agent';
 
@@ -18,6 +19,21 @@ function send(fd: number, message: AgentMessage): void {
     fs.writeSync(fd, JSON.stringify(message) + '\n');
   } catch {
     // The controller is gone; nothing else can be done from here.
+  }
+}
+
+/**
+ * The controller holds the other end of this pipe. If it dies without ending the program (SIGKILL), the pipe closes
+ * and the program is ended as by SIGTERM, so that no orphan keeps running unseen.
+ */
+function watchLifeline(fd: number): void {
+  try {
+    const lifeline = new net.Socket({ fd, readable: true, writable: false });
+    lifeline.on('end', () => process.kill(process.pid, 'SIGTERM'));
+    lifeline.on('error', () => undefined);
+    lifeline.unref();
+  } catch {
+    // No lifeline (the agent was loaded some other way): nothing to watch.
   }
 }
 
@@ -37,6 +53,10 @@ function main(): void {
   }
   send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
   inspector.waitForDebugger();
+  // The controller only needed the go-ahead. An open inspector port would let any local user run code in the
+  // program; closing it waits for the controller, which disconnects right after its go-ahead.
+  inspector.close();
+  watchLifeline(config.lifelineFd);
 
   const finish = (): void => send(config.channelFd, { type: 'report', report: agent.report(true) });
   process.on('exit', finish);

@@ -89,6 +89,8 @@ function perEvaluation(refills: Array<[number, number]>): number {
 }
 
 const NO_GC = { freed: 0, count: 0 };
+const WARM_UP_GC_EVERY = 24;
+const OLD_SPACE_MARGIN = 1.1;
 /** The largest old-space allocation buffer V8 takes: a page's allocatable area (256 KiB pages). */
 const OLD_SPACE_BUFFER = 256 * 1024;
 const END_USED = 0;
@@ -107,9 +109,17 @@ function commonValue(values: number[]): number {
   return leading.length > 0 ? Math.min(...leading) : 0;
 }
 
-/** Every this many hits of a location, its calibration breakpoint comes back for RECALIBRATION_SAMPLES hits. */
-const RECALIBRATE_EVERY = 512;
+/**
+ * At these hit counts of a location, then every 8192 hits, its calibration breakpoint comes back for two hits. The
+ * cost drifts most early on; each window's hits cost a little more in a way calibration cannot see (up to ~400 B),
+ * so windows are few.
+ */
+const RECALIBRATE_AT = new Set([16, 256, 2048]);
 const RECALIBRATION_SAMPLES = 2;
+
+function recalibrateAt(hits: number): boolean {
+  return RECALIBRATE_AT.has(hits) || hits % 8192 === 0;
+}
 
 const depthOfFrames = (_error: Error, frames: NodeJS.CallSite[]): number => frames.length;
 
@@ -144,13 +154,12 @@ export class Recorder {
   private readonly external: number;
   private readonly gcProfiler: GcProfilerLike;
   private readonly gc: () => void;
-  /** Calibration samples per location id, and the estimate (median) once there is one. */
+  /** Calibration samples of the current window per location id, and the estimate (their median). */
   private readonly samples: number[][] = [];
   private readonly estimates: number[] = [];
   private readonly calibrating = new Set<number>();
-  /** Recording hits per location, and calibration samples in the current calibration window. */
+  /** Recording hits per location. */
   private readonly locationHits: number[] = [];
-  private readonly windowSamples: number[] = [];
   private fallbackEstimate = 0;
   /** Bytes a hit costs outside its condition (measureBreakCost). */
   private breakCost = 0;
@@ -183,6 +192,7 @@ export class Recorder {
   /** lineprof's own garbage since the last GC, removed from the Mem usage column. */
   private ownGarbage = 0;
   private hitsSinceGc = 0;
+  private warmingUp = false;
   private collectedInThisHit = false;
   readonly counters: RecorderStats = {
     hits: 0,
@@ -285,30 +295,30 @@ export class Recorder {
     } else {
       this.commit(hit, this.estimates[id] ?? this.fallbackEstimate);
     }
-    // The cost of a condition drifts by up to ~100 B over the first thousands of hits: take fresh samples now and
-    // then. The breakpoint set now is evaluated from this location's next hit on.
+    // The cost of a condition drifts by up to ~150 B over the first hundreds and thousands of hits: take fresh
+    // samples now and then. The breakpoint set now is evaluated from this location's next hit on.
     const hits = (this.locationHits[id] = (this.locationHits[id] ?? 0) + 1);
-    if (hits % RECALIBRATE_EVERY === 0 && !this.calibrating.has(id) && this.rearm(id)) {
+    if (recalibrateAt(hits) && !this.calibrating.has(id) && this.rearm(id)) {
       this.calibrating.add(id);
-      this.windowSamples[id] = 0;
+      this.samples[id] = [];
     }
-    if (this.options.gcEvery > 0 && ++this.hitsSinceGc >= this.options.gcEvery) this.forceGc();
+    const gcEvery = this.warmingUp ? WARM_UP_GC_EVERY : this.options.gcEvery;
+    if (gcEvery > 0 && ++this.hitsSinceGc >= gcEvery) this.forceGc();
   }
 
   private calibrationHit(id: number, used: number): void {
     this.counters.calibrationHits++;
     if (this.lastId === id && !this.lastWasCalibration) {
-      // The estimate is the median of the latest samples: one taken across a buffer refill or a GC is an outlier.
+      // The estimate is the median of the current window's samples only (older ones describe an earlier regime);
+      // the median keeps one taken across a buffer refill or a GC from counting.
       const samples = (this.samples[id] ??= []);
       samples.push(used - this.lastEnd);
-      if (samples.length > this.options.calibrationSamples) samples.shift();
       const sorted = [...samples].sort((a, b) => a - b);
       this.estimates[id] = sorted[(sorted.length - 1) >> 1]!;
       this.fallbackEstimate = this.estimates[id]!;
-      const taken = (this.windowSamples[id] = (this.windowSamples[id] ?? 0) + 1);
-      const first = samples.length === taken;
+      const first = !this.locationHits[id] || this.locationHits[id]! <= this.options.calibrationSamples;
       const wanted = first ? this.options.calibrationSamples : RECALIBRATION_SAMPLES;
-      if (taken >= wanted && this.calibrating.delete(id)) {
+      if (samples.length >= wanted && this.calibrating.delete(id)) {
         if (first) this.counters.calibratedLocations++;
         this.onCalibrated(id);
       }
@@ -320,15 +330,30 @@ export class Recorder {
     }
   }
 
-  /** Raw hits for investigating exactness (LINEPROF_TRACE=1): id, raw bytes, overhead removed, depth, GCs. */
-  readonly trace: number[] | undefined = process.env.LINEPROF_TRACE ? [] : undefined;
+  /**
+   * Raw hits for investigating exactness (LINEPROF_TRACE=1): id, raw bytes, overhead removed, depth, GCs, for the
+   * first 200,000 hits. Preallocated, so that keeping it changes nothing it observes.
+   */
+  private readonly traceBuffer: number[] | undefined = process.env.LINEPROF_TRACE ? new Array<number>(5 * (Number(process.env.LINEPROF_TRACE_HITS) || 200_000)).fill(0.5) : undefined;
+  private traceLength = 0;
+
+  get trace(): number[] | undefined {
+    return this.traceBuffer?.slice(0, this.traceLength);
+  }
 
   private commit(hit: PendingHit, conditionCost: number): void {
     // While its calibration breakpoint is in place, a location's hit costs a little more (V8 lists the hit
     // breakpoints in a new array when a location has several).
     const calibrating = this.calibrating.has(hit.id);
     const overhead = conditionCost + this.breakCost + (calibrating ? this.calibratingCost : 0);
-    this.trace?.push(hit.id, hit.raw, overhead, hit.depth, hit.gcs);
+    const trace = this.traceBuffer;
+    if (trace && this.traceLength + 5 <= trace.length) {
+      trace[this.traceLength++] = hit.id;
+      trace[this.traceLength++] = hit.raw;
+      trace[this.traceLength++] = overhead;
+      trace[this.traceLength++] = hit.depth;
+      trace[this.traceLength++] = hit.gcs;
+    }
     // A GC in the interval also freed lineprof's own garbage (already excluded from the figures): count it back so
     // that only the program's garbage makes the net figure smaller.
     const ownReclaimed = hit.gcs > 0 ? Math.min(this.ownGarbage, hit.freed) : 0;
@@ -369,8 +394,15 @@ export class Recorder {
     try {
       // Enough evaluations to see the old-space buffer refilled a few times (each holds ~250 evaluations or more).
       for (let round = 0; round < 12 && this.probeRefills.length < 4; round++) run();
-      this.oldPerEvaluation = Math.round(perEvaluation(this.probeRefills));
+      // A few refills give the rate to a few per cent; erring high only lets the debt absorb a little program old
+      // space, erring low leaves lineprof bytes in every line.
+      this.oldPerEvaluation = Math.round(perEvaluation(this.probeRefills) * OLD_SPACE_MARGIN);
+      // Warm up through a few GCs: the cost of hits settles over the first GCs, and calibrating the program's
+      // locations in the settled regime keeps long loops within a few bytes per hit (~4× closer than without).
+      this.warmingUp = true;
+      for (let round = 0; round < 4; round++) run();
     } finally {
+      this.warmingUp = false;
       this.probe = undefined;
       this.counters.hits = 0;
       this.counters.calibrationHits = 0;

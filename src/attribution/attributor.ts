@@ -121,7 +121,7 @@ export class Attributor {
     // Frames deeper than this reading were left without reaching a return location: a throw.
     while (stack.length > 0 && stack[stack.length - 1]!.depth > depth) this.close(reading, true);
     let top: Frame | undefined = stack[stack.length - 1];
-    if (top && top.depth === depth && (top.fn !== loc.fn || (loc.kind === LocationKind.Entry && loc.opensCall))) {
+    if (top && top.depth === depth && (top.fn !== loc.fn || this.opensNewCall(top, loc))) {
       this.close(reading, true);
       top = undefined;
     }
@@ -144,6 +144,16 @@ export class Attributor {
     top.line = loc.line;
     top.offset = loc.offset;
     top.at = reading;
+  }
+
+  /**
+   * A hit at the entry location, at the depth of an open call of the same function, begins a new call (the open one
+   * was left by a throw) if no loop can repeat the entry and the open call has moved past the entry's line: V8 does
+   * not always run a line's locations in source order (`this.items = new Array(n)` runs the right side first), so a
+   * call may reach its "first" location second.
+   */
+  private opensNewCall(top: Frame, loc: AttributedLocation): boolean {
+    return loc.kind === LocationKind.Entry && loc.opensCall && top.line !== loc.line;
   }
 
   /** Closes every open call at this reading (end of profiling); the calls are counted as still open. */

@@ -32,9 +32,10 @@ export function writeResult(result: ProfileResult, args: OutputArgs): void {
     throw new UsageError(`--precision takes a whole number from 0 to 9, got ${args.precision}`);
   }
   const text = renderText(result, { unit: args.unit, precision: args.precision });
-  if (args.json) writeFile(args.json, renderJson(result));
+  // The tables first: if a file cannot be written after all, what was gathered is still on the terminal.
   if (args.output) writeFile(args.output, text);
   else process.stdout.write(text);
+  if (args.json) writeFile(args.json, renderJson(result));
 }
 
 function writeFile(file: string, content: string): void {

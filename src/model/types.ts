@@ -17,6 +17,8 @@ export interface AgentConfig {
   calibrationSamples: number;
   /** File descriptor the agent writes its messages to (one JSON object per line). */
   channelFd: number;
+  /** File descriptor whose closing means the controller is gone. */
+  lifelineFd: number;
 }
 
 export interface AgentFunctionReport {

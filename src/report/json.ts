@@ -24,5 +24,33 @@ export function parseResultJson(text: string, origin: string): ProfileResult {
       `${origin} has schema version ${String(v.schemaVersion)}; this lineprof reads version ${SCHEMA_VERSION}`,
     );
   }
+  v.functions.forEach((fn, i) => checkFunction(fn, `${origin}: functions[${i}]`));
   return v as ProfileResult;
+}
+
+const FUNCTION_FIELDS = { name: 'string', file: 'string', startLine: 'number', endLine: 'number', calls: 'number' };
+const LINE_FIELDS = {
+  line: 'number',
+  content: 'string',
+  occurrences: 'number',
+  allocatedBytes: 'number',
+  netBytes: 'number',
+  externalBytes: 'number',
+};
+
+/** A result whose entries lack the fields the tables need is refused in one line, not half rendered. */
+function checkFunction(fn: unknown, where: string): void {
+  checkFields(fn, FUNCTION_FIELDS, where);
+  const lines = (fn as { lines?: unknown }).lines;
+  if (!Array.isArray(lines)) throw new ResultFileError(`${where} has no lines: not a lineprof result`);
+  lines.forEach((line, i) => checkFields(line, LINE_FIELDS, `${where}.lines[${i}]`));
+}
+
+function checkFields(value: unknown, fields: Record<string, string>, where: string): void {
+  if (!value || typeof value !== 'object') throw new ResultFileError(`${where} is not an object: not a lineprof result`);
+  for (const [field, type] of Object.entries(fields)) {
+    if (typeof (value as Record<string, unknown>)[field] !== type) {
+      throw new ResultFileError(`${where} has no ${type} ${field}: not a lineprof result`);
+    }
+  }
 }

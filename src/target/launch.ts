@@ -12,6 +12,9 @@ import type { AgentConfig, AgentMessage, AgentReport } from '../model/types';
 import { InspectorNoticeFilter } from './stderr-filter';
 
 const CHANNEL_FD = 3;
+const LIFELINE_FD = 4;
+/** How long the child may take to load the agent and open its inspector. */
+const READY_TIMEOUT_MS = 30_000;
 const PRELOAD = path.join(__dirname, '..', 'agent', 'preload.js');
 
 /**
@@ -24,7 +27,7 @@ export interface LaunchOptions {
   script: string;
   scriptArgs: string[];
   nodeArgs: string[];
-  agent: Omit<AgentConfig, 'channelFd'>;
+  agent: Omit<AgentConfig, 'channelFd' | 'lifelineFd'>;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Where the child's stderr goes once the inspector's notices are removed (default: this process's stderr). */
@@ -50,13 +53,13 @@ export interface LaunchedTarget {
 }
 
 export function launchTarget(options: LaunchOptions): LaunchedTarget {
-  const config: AgentConfig = { ...options.agent, channelFd: CHANNEL_FD };
+  const config: AgentConfig = { ...options.agent, channelFd: CHANNEL_FD, lifelineFd: LIFELINE_FD };
   const args = [...DEFAULT_NODE_FLAGS, ...options.nodeArgs, '--require', PRELOAD, options.script, ...options.scriptArgs];
   debug('spawn %s %o', process.execPath, args);
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: { ...(options.env ?? process.env), LINEPROF_AGENT: JSON.stringify(config) },
-    stdio: ['inherit', options.stdout ? 'pipe' : 'inherit', 'pipe', 'pipe'],
+    stdio: ['inherit', options.stdout ? 'pipe' : 'inherit', 'pipe', 'pipe', 'pipe'],
   });
   if (options.stdout) child.stdout!.pipe(options.stdout, { end: false });
   let report: AgentReport | undefined;
@@ -72,9 +75,16 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
     resolveReady = resolve;
     rejectReady = reject;
   });
+  const readyTimer = setTimeout(() => {
+    rejectReady(new TargetError(`the script's node did not start lineprof's agent within ${READY_TIMEOUT_MS / 1000} s`));
+  }, READY_TIMEOUT_MS);
   readMessages(child.stdio[CHANNEL_FD] as Readable, (message) => {
-    if (message.type === 'ready') resolveReady({ url: message.url, pid: message.pid });
-    else report = message.report;
+    if (message.type === 'ready') {
+      clearTimeout(readyTimer);
+      resolveReady({ url: message.url, pid: message.pid });
+    } else {
+      report = message.report;
+    }
   });
 
   const exited = new Promise<TargetExit>((resolve, reject) => {
@@ -84,6 +94,7 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
     });
     // 'close' comes after every pipe has drained, so the final report has been read.
     child.on('close', (code, signal) => {
+      clearTimeout(readyTimer);
       rejectReady(new TargetError('the target exited before lineprof could connect to it', 'target-exit'));
       resolve({ code, signal });
     });

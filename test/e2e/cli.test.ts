@@ -67,7 +67,7 @@ test('a syntax error is one line with file, line and column, and exit 2', async 
   assert.equal(r.code, 2);
   assert.equal(
     oneLineError(r.stderr),
-    'lineprof: fixtures/targets/syntax-error.js:3:13: SyntaxError: Unexpected token',
+    "lineprof: fixtures/targets/syntax-error.js:3:13: SyntaxError: Unexpected token ';'",
   );
 });
 
@@ -125,4 +125,13 @@ test('a node flag that would pause the script for a debugger is refused before i
   assert.equal(r.code, 2);
   assert.match(oneLineError(r.stderr), /--inspect-brk: lineprof runs the inspector itself/);
   assert.equal(r.stdout, '');
+});
+
+test('if lineprof itself is killed (SIGKILL), the script does not run on as an orphan', async () => {
+  const cli = startCli(['run', 'fixtures/targets/long-running.js']);
+  await waitFor(() => /ready \d+/.test(cli.stdout()));
+  const pid = Number(/ready (\d+)/.exec(cli.stdout())![1]);
+  cli.child.kill('SIGKILL');
+  await cli.done;
+  await waitFor(() => !isRunning(pid), 5000);
 });

@@ -59,3 +59,35 @@ test('a marked function that never ran has a table with 0 calls and blank lines'
   assert.ok(unused.lines.every((l) => l.occurrences === 0 && l.memUsageBytes === null));
   assert.equal(fn(outcome, 'used').calls, 1);
 });
+
+test('a constructor is one call per new, and an arrow with an expression body closes at its end', async () => {
+  const outcome = await profileFixture('targets/shapes.js', { nodeArgs: STABLE_TIER });
+  const ctor = fn(outcome, 'Store.constructor');
+  assert.equal(ctor.calls, 3);
+  const line4 = line(ctor, 'this.items');
+  assert.equal(line4.thrownIntervals, 0);
+  // Three arrays and the items property, plus the first construction's map transition: at most 4 KiB more.
+  assert.ok(line4.allocatedBytes >= 3 * ARRAY_1000 && line4.allocatedBytes <= 3 * ARRAY_1000 + 4096, `ctor ${line4.allocatedBytes}`);
+  const arrow = fn(outcome, 'plusOne');
+  assert.equal(arrow.calls, 3);
+  assert.equal(arrow.openCalls, 0);
+  // The caller's 800 KB arrays between calls must not land on the arrow's line.
+  assert.ok(arrow.allocatedBytes < 1024, `arrow ${arrow.allocatedBytes}`);
+});
+
+test('20,000 iterations that allocate nothing show (almost) nothing', async () => {
+  const f = fn(await profileFixture('targets/long-loop.js', { nodeArgs: STABLE_TIER }), 'spin');
+  const header = line(f, 'for (let i = 0');
+  const body = line(f, 'x = (x + i) % 1000');
+  assert.equal(body.occurrences, 20_000);
+  // lineprof removes ~2.5 KB per hit here (60,000 hits); what is left is 1-4 B per hit: assert under 16 B per
+  // iteration (a stale calibration, the bug this guards against, leaves 100 B per hit or more).
+  assert.ok(Math.abs(header.allocatedBytes) + Math.abs(body.allocatedBytes) < 16 * 20_000,
+    `header ${header.allocatedBytes} B, body ${body.allocatedBytes} B`);
+});
+
+test('an async function is profiled with a warning about suspension', async () => {
+  const outcome = await profileFixture('targets/async.js');
+  assert.equal(fn(outcome, 'load').calls >= 1, true);
+  assert.ok(outcome.result.warnings.some((w) => w.startsWith('load is an async function or a generator')));
+});

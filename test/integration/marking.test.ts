@@ -21,8 +21,9 @@ test('// @profile marks declarations, arrows, expressions, class and object meth
     const f = fn(outcome, name);
     assert.equal(f.calls, calls, `${name} calls`);
     assert.deepEqual(f.markedBy, ['comment']);
+    // The array, plus what V8 allocates on a function's first call (feedback, lazy compilation): < 4 KiB a call.
     const size = f.lines.reduce((sum, l) => sum + l.allocatedBytes, 0) / calls;
-    assert.ok(Math.abs(size - arrayOf(n)) <= 512, `${name}: ${size} B per call, expected ~${arrayOf(n)}`);
+    assert.ok(size >= arrayOf(n) - 64 && size <= arrayOf(n) + 4096, `${name}: ${size} B per call, expected ~${arrayOf(n)}`);
   }
   assert.ok(!outcome.result.functions.some((f) => f.name === 'Store.save' || f.name === 'byLine'));
 });
@@ -45,8 +46,9 @@ test('ESM: main module, a static import called during its own evaluation, a dyna
   assert.equal(fn(outcome, 'inMain').calls, 1);
   assert.equal(fn(outcome, 'duringEvaluation').calls, 2);
   assert.equal(fn(outcome, 'dynamic').calls, 1);
+  // One call: the array, plus what V8 allocates on a function's first call (feedback, lazy compilation): < 4 KiB.
   const dynamic = line(fn(outcome, 'dynamic'), 'new Array(3000)');
-  assert.ok(Math.abs(dynamic.allocatedBytes - arrayOf(3000)) <= 256, `dynamic ${dynamic.allocatedBytes}`);
+  assert.ok(dynamic.allocatedBytes >= arrayOf(3000) - 64 && dynamic.allocatedBytes <= arrayOf(3000) + 4096, `dynamic ${dynamic.allocatedBytes}`);
 });
 
 test('an unmatched --function is reported as a warning after the run', async () => {

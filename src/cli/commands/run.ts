@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../errors';
 import { COLUMNS } from '../../report/columns';
-import { describeExit, startRun } from '../../run';
+import { DEFAULT_GC_EVERY, describeExit, startRun } from '../../run';
 import type { RunHandle } from '../../run';
 import { withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
@@ -66,7 +66,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
         })
         .option('gc-every', {
           type: 'number',
-          default: 4096,
+          default: DEFAULT_GC_EVERY,
           describe: "Run a full GC outside lineprof's readings every N hits, keeping them fast (0: never)",
         })
         .example('$0 run fixtures/allocate.js', 'profile the functions marked with // @profile')
@@ -92,9 +92,10 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
     try {
       const { result, exit } = await handle.done;
       for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
-      if (exit.signal || exit.code !== 0) process.stderr.write(`lineprof: the script ended with ${describeExit(exit)}\n`);
-      writeResult(result, args);
+      if (exit.signal) process.stderr.write(`lineprof: the script was ${describeExit(exit)}\n`);
+      else if (exit.code !== 0) process.stderr.write(`lineprof: the script ended with ${describeExit(exit)}\n`);
       process.exitCode = exitStatus(exit);
+      writeResult(result, args);
     } finally {
       removeSignalHandlers();
     }
@@ -131,11 +132,17 @@ function exitStatus(exit: { code: number | null; signal: NodeJS.Signals | null }
   return exit.code ?? 1;
 }
 
+/** Refuses an output path that cannot be written before the script runs, not after. */
 function checkWritable(file: string): void {
-  const dir = path.dirname(path.resolve(file));
+  const full = path.resolve(file);
+  const existing = fs.statSync(full, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) throw new UsageError(`cannot write ${file}: it is a directory; name a file`);
+  const target = existing ? full : path.dirname(full);
   try {
-    fs.accessSync(dir, fs.constants.W_OK);
+    fs.accessSync(target, fs.constants.W_OK);
   } catch {
-    throw new UsageError(`cannot write ${file}: the directory ${dir} does not exist or is not writable`);
+    throw new UsageError(
+      existing ? `cannot write ${file}: permission denied` : `cannot write ${file}: ${target} does not exist or is not writable`,
+    );
   }
 }
