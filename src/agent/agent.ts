@@ -134,7 +134,7 @@ export class Agent {
         lines: spec.lines.map((l) => `${l.file}:${l.line}`).filter((l) => !this.matchedLines.has(l)),
       },
       stats: { ...this.recorder.finishStats(), locations: this.locations, durationMs: Date.now() - this.startedAt },
-      warnings: [...this.warnings],
+      warnings: [...this.warnings, ...this.recorderWarnings()],
       final,
     };
     if (final) {
@@ -143,6 +143,19 @@ export class Agent {
       this.stop();
     }
     return report;
+  }
+
+  private recorderWarnings(): string[] {
+    const warnings: string[] = [];
+    if (!this.recorder.depthExact) {
+      warnings.push(
+        'Error is frozen in this program: lineprof counts the stack only to Error.stackTraceLimit frames, so calls ' +
+          'deeper than that are not told apart',
+      );
+    }
+    const lost = this.recorder.counters.lostHits;
+    if (lost > 0) warnings.push(`${lost} hits were lost (${this.recorder.firstFailure}): the figures miss their intervals`);
+    return warnings;
   }
 
   /** Removes every breakpoint (closing a session removes its own) and the global. Idempotent. */
@@ -217,7 +230,7 @@ export class Agent {
     if (!this.probeScript && !mayContainSelection(source, file, spec)) return;
     let parsed: ParsedSource;
     try {
-      parsed = parseSource(source);
+      parsed = parseSource(source, event.isModule ? 'module' : 'script');
     } catch (err) {
       if (err instanceof SourceParseError) {
         this.warnings.push(`could not parse ${file}:${err.line}: ${err.message}; its functions are not profiled`);

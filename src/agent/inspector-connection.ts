@@ -31,6 +31,7 @@ export class ProtocolCallError extends Error {
 export interface ScriptParsedEvent {
   scriptId: string;
   url: string;
+  isModule?: boolean;
   sourceMapURL?: string;
   hash?: string;
 }

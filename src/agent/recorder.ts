@@ -53,6 +53,8 @@ export interface RecorderOptions {
 
 export interface RecorderStats {
   hits: number;
+  /** Hits the recorder failed on (they show in no figure). */
+  lostHits: number;
   calibrationHits: number;
   calibratedLocations: number;
   forcedGcs: number;
@@ -123,18 +125,28 @@ function recalibrateAt(hits: number): boolean {
 
 const depthOfFrames = (_error: Error, frames: NodeJS.CallSite[]): number => frames.length;
 
-/** Stack depth of the caller, counted with V8's structured stack trace; user settings are restored untouched. */
+/** With a frozen Error: the depth of the formatted stack, which stops at the program's Error.stackTraceLimit. */
+function cappedStackDepth(): number {
+  return (new Error().stack ?? '').split('\n').length;
+}
+
+/**
+ * Stack depth of the caller, counted with V8's structured stack trace; the program's settings are restored
+ * untouched. Throws if the program froze Error (Object.freeze, SES, --frozen-intrinsics).
+ */
 function stackDepth(): number {
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
-  Error.stackTraceLimit = Infinity;
-  Error.prepareStackTrace = depthOfFrames;
-  const holder: { stack?: unknown } = {};
-  Error.captureStackTrace(holder);
-  const depth = holder.stack as number;
-  Error.stackTraceLimit = limit;
-  Error.prepareStackTrace = prepare;
-  return depth;
+  try {
+    Error.stackTraceLimit = Infinity;
+    Error.prepareStackTrace = depthOfFrames;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder);
+    return holder.stack as number;
+  } finally {
+    if (Error.stackTraceLimit !== limit) Error.stackTraceLimit = limit;
+    if (Error.prepareStackTrace !== prepare) Error.prepareStackTrace = prepare;
+  }
 }
 
 /** A `gc()` function without requiring the target to have been started with --expose-gc. */
@@ -194,7 +206,12 @@ export class Recorder {
   private hitsSinceGc = 0;
   private warmingUp = false;
   private collectedInThisHit = false;
+  /** Why the first lost hit was lost. */
+  firstFailure: string | undefined;
+  /** False once the program froze Error: depths are then counted to its stack trace limit only. */
+  depthExact = true;
   readonly counters: RecorderStats = {
+    lostHits: 0,
     hits: 0,
     calibrationHits: 0,
     calibratedLocations: 0,
@@ -242,8 +259,10 @@ export class Recorder {
       const ownOld = this.absorbOwnOldSpace(oldStart);
       if (calibration === 1) this.calibrationHit(id, start - ownOld);
       else this.recordingHit(id, start - ownOld, startExternal);
-    } catch {
-      // A failure here must not change the program; the hit is lost (it shows in no figure).
+    } catch (err) {
+      // A failure here must not change the program; the hit is lost, and the report says so.
+      this.counters.lostHits++;
+      this.firstFailure ??= String((err as Error)?.message ?? err);
     }
     this.lastId = id;
     this.lastWasCalibration = calibration === 1;
@@ -282,7 +301,7 @@ export class Recorder {
     const gcs = this.takeGcs();
     const hit: PendingHit = {
       id,
-      depth: this.attributor.continuingDepth(id) ?? stackDepth(),
+      depth: this.attributor.continuingDepth(id) ?? this.stackDepth(),
       raw: used - this.lastEnd,
       rawExternal: external - this.lastExternalEnd,
       used,
@@ -500,6 +519,17 @@ export class Recorder {
   private readOldSpace(): number {
     this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
     return this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+  }
+
+  private stackDepth(): number {
+    if (this.depthExact) {
+      try {
+        return stackDepth();
+      } catch {
+        this.depthExact = false;
+      }
+    }
+    return cappedStackDepth();
   }
 
   private readUsed(): number {

@@ -96,10 +96,6 @@ export class Attributor {
     return this.locations.length - 1;
   }
 
-  get functionCount(): number {
-    return this.functions.length;
-  }
-
   /**
    * The depth of this hit when it is certainly a continuation of the open call, so the caller need not measure it
    * (capturing the stack costs ~8 µs): the previous hit belonged to that same call, the location is in its function

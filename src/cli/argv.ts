@@ -1,3 +1,5 @@
+import { UsageError } from '../errors';
+
 /**
  * Splits `lineprof run [lineprof options] <script> [script args…]`: everything from the script on belongs to the
  * script, flags included (c8's hideInstrumenteeArgs). yargs alone cannot stop at the script without also stopping at
@@ -17,6 +19,18 @@ const VALUE_OPTIONS = new Set([
   '--unit',
   '--precision',
   '--gc-every',
+]);
+
+/** lineprof options of `run` that take no value. */
+const FLAG_OPTIONS = new Set([
+  '--markers',
+  '--no-markers',
+  '--include-node-modules',
+  '--no-include-node-modules',
+  '--verbose',
+  '--help',
+  '-h',
+  '--version',
 ]);
 
 export interface SplitArgv {
@@ -39,8 +53,11 @@ export function splitRunArgv(argv: string[]): SplitArgv {
         // `--node-arg --no-opt`: yargs would read a dash-led value as an option of its own; `=` keeps it a value.
         lineprof.push(value.startsWith('-') ? `${token}=${value}` : token, ...(value.startsWith('-') ? [] : [value]));
         i++;
-      } else {
+      } else if (FLAG_OPTIONS.has(token) || token.includes('=')) {
         lineprof.push(token);
+      } else {
+        // An unknown flag before the script would make yargs take the script as its value: say what is wrong.
+        throw new UsageError(`unknown option ${token} before the script (see lineprof run --help)`);
       }
       continue;
     }

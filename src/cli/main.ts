@@ -9,9 +9,9 @@ import { splitRunArgv } from './argv';
 import { reportCommand } from './commands/report';
 
 export async function main(argv: string[]): Promise<void> {
-  const { lineprof, script } = splitRunArgv(argv);
-  const verbose = lineprof.includes('--verbose');
+  const verbose = argv.includes('--verbose');
   try {
+    const { lineprof, script } = splitRunArgv(argv);
     await yargs(lineprof)
       .scriptName('lineprof')
       .usage('$0 <command> [options]\n\nExact line-by-line memory profiles of Node.js functions.')

@@ -47,8 +47,12 @@ type AcornError = SyntaxError & { pos?: number; loc?: { line: number; column: nu
 
 const MARKER = /(^|\s|\*)@profile\b/;
 
-/** Parses as a module first (import/export, top-level await), then as a script (sloppy-mode code such as `with`). */
-export function parseSource(source: string): ParsedSource {
+/**
+ * Parses as V8 will run it when that is known (`scriptParsed.isModule`), else as a module first (import/export,
+ * top-level await) and then as a script (sloppy-mode code such as `with`). Module parsing is much slower on very
+ * large files, so a known script is parsed as one first.
+ */
+export function parseSource(source: string, kind: 'module' | 'script' | 'unknown' = 'unknown'): ParsedSource {
   const comments: acorn.Comment[] = [];
   let program: acorn.Program;
   const base: acorn.Options = {
@@ -59,20 +63,25 @@ export function parseSource(source: string): ParsedSource {
     allowAwaitOutsideFunction: true,
     onComment: comments,
   };
-  try {
-    program = acorn.parse(source, { ...base, sourceType: 'module' });
-  } catch (moduleError) {
+  const order: Array<'module' | 'script'> =
+    kind === 'module' ? ['module'] : kind === 'script' ? ['script', 'module'] : ['module', 'script'];
+  const errors: AcornError[] = [];
+  let parsed: acorn.Program | undefined;
+  for (const sourceType of order) {
     comments.length = 0;
     try {
-      program = acorn.parse(source, { ...base, sourceType: 'script' });
-    } catch (scriptError) {
-      // Report the parse that got further: a module's real error, not the script parse tripping on `import`.
-      const m = moduleError as AcornError;
-      const s = scriptError as AcornError;
-      const e = (m.pos ?? -1) >= (s.pos ?? -1) ? m : s;
-      throw new SourceParseError(e.message, e.loc?.line ?? 0, e.loc?.column ?? 0);
+      parsed = acorn.parse(source, { ...base, sourceType });
+      break;
+    } catch (err) {
+      errors.push(err as AcornError);
     }
   }
+  if (!parsed) {
+    // Report the parse that got further: a module's real error, not the script parse tripping on `import`.
+    const e = errors.reduce((a, b) => ((b.pos ?? -1) > (a.pos ?? -1) ? b : a));
+    throw new SourceParseError(e.message, e.loc?.line ?? 0, e.loc?.column ?? 0);
+  }
+  program = parsed;
   const lineStarts = computeLineStarts(source);
   const markers = comments.filter((c) => MARKER.test(c.value));
   const functions: SourceFunction[] = [];

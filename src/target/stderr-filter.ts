@@ -6,14 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 
-const INSPECTOR_LINES = [
-  /^Debugger listening on ws:\/\/\S+$/,
-  /^Debugger ending on ws:\/\/\S+$/,
-  /^For help, see: https:\/\/nodejs\.org\/en\/docs\/inspector$/,
-  /^Debugger attached\.$/,
-  /^Waiting for the debugger to disconnect\.\.\.$/,
-];
-
+/** How each notice begins; the ones ending in `ws://` continue with an address, the others are whole lines. */
 const NOTICE_STARTS = [
   'Debugger listening on ws://',
   'Debugger ending on ws://',
@@ -28,7 +21,9 @@ function mayBecomeNotice(partial: string): boolean {
 }
 
 export function isInspectorNotice(line: string): boolean {
-  return INSPECTOR_LINES.some((re) => re.test(line));
+  return NOTICE_STARTS.some((start) =>
+    start.endsWith('ws://') ? line.startsWith(start) && /^\S+$/.test(line.slice(start.length)) : line === start,
+  );
 }
 
 /** Passes text through line by line, dropping the inspector's notices; a partial last line is flushed at the end. */

@@ -382,13 +382,12 @@ describe('Attributor', () => {
     assert.equal(fnStats(A).netBytes, 30);
   });
 
-  test('an unknown location id is ignored; functionCount counts added functions', () => {
+  test('an unknown location id is ignored', () => {
     const { at, A, a, fnStats } = setup();
     at.hit(a.entry, 1, r(0));
     at.hit(999, 5, r(50));
     at.hit(a.ret, 1, r(60));
     assert.equal(fnStats(A).calls, 1);
     assert.equal(fnStats(A).netBytes, 60);
-    assert.equal(at.functionCount, 2);
   });
 });

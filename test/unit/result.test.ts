@@ -41,6 +41,7 @@ const report = (functions: AgentFunctionReport[]): AgentReport => ({
   unmatched: { functions: [], lines: [] },
   stats: {
     hits: 0,
+    lostHits: 0,
     calibrationHits: 0,
     calibratedLocations: 0,
     forcedGcs: 0,
