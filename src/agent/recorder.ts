@@ -91,7 +91,6 @@ function perEvaluation(refills: Array<[number, number]>): number {
 }
 
 const NO_GC = { freed: 0, count: 0 };
-const WARM_UP_GC_EVERY = 24;
 const OLD_SPACE_MARGIN = 1.1;
 /** The largest old-space allocation buffer V8 takes: a page's allocatable area (256 KiB pages). */
 const OLD_SPACE_BUFFER = 256 * 1024;
@@ -204,7 +203,6 @@ export class Recorder {
   /** lineprof's own garbage since the last GC, removed from the Mem usage column. */
   private ownGarbage = 0;
   private hitsSinceGc = 0;
-  private warmingUp = false;
   private collectedInThisHit = false;
   /** Why the first lost hit was lost. */
   firstFailure: string | undefined;
@@ -321,8 +319,7 @@ export class Recorder {
       this.calibrating.add(id);
       this.samples[id] = [];
     }
-    const gcEvery = this.warmingUp ? WARM_UP_GC_EVERY : this.options.gcEvery;
-    if (gcEvery > 0 && ++this.hitsSinceGc >= gcEvery) this.forceGc();
+    if (this.options.gcEvery > 0 && ++this.hitsSinceGc >= this.options.gcEvery) this.forceGc();
   }
 
   private calibrationHit(id: number, used: number): void {
@@ -416,12 +413,7 @@ export class Recorder {
       // A few refills give the rate to a few per cent; erring high only lets the debt absorb a little program old
       // space, erring low leaves lineprof bytes in every line.
       this.oldPerEvaluation = Math.round(perEvaluation(this.probeRefills) * OLD_SPACE_MARGIN);
-      // Warm up through a few GCs: the cost of hits settles over the first GCs, and calibrating the program's
-      // locations in the settled regime keeps long loops within a few bytes per hit (~4× closer than without).
-      this.warmingUp = true;
-      for (let round = 0; round < 4; round++) run();
     } finally {
-      this.warmingUp = false;
       this.probe = undefined;
       this.counters.hits = 0;
       this.counters.calibrationHits = 0;
