@@ -80,9 +80,10 @@ test('20,000 iterations that allocate nothing show (almost) nothing', async () =
   const header = line(f, 'for (let i = 0');
   const body = line(f, 'x = (x + i) % 1000');
   assert.equal(body.occurrences, 20_000);
-  // lineprof removes ~2.5 KB per hit here (60,000 hits); what is left is 1-4 B per hit: assert under 16 B per
-  // iteration (a stale calibration, the bug this guards against, leaves 100 B per hit or more).
-  assert.ok(Math.abs(header.allocatedBytes) + Math.abs(body.allocatedBytes) < 16 * 20_000,
+  // lineprof removes ~2.5 KB per hit here (3 hits per iteration); what is left is 1-4 B per hit on a quiet machine:
+  // assert under 32 B per iteration, which a busy machine keeps to (a stale calibration, the bug this guards
+  // against, leaves 100 B per hit or more).
+  assert.ok(Math.abs(header.allocatedBytes) + Math.abs(body.allocatedBytes) < 32 * 20_000,
     `header ${header.allocatedBytes} B, body ${body.allocatedBytes} B`);
 });
 
