@@ -34,8 +34,9 @@ test('each known allocation matches V8 accounting of the same statement to withi
     assertBytes(l.allocatedBytes, truth[name]!.heap, LINE_TOLERANCE, `${name} heap`);
     assert.equal(l.externalBytes, truth[name]!.external, `${name} external bytes`);
   }
-  // The absolute sizes DESIGN.md §1 measured, as a cross-check of the truth itself.
-  assert.equal(truth.ints!.heap, 8_000_048);
+  // The sizes DESIGN.md §1 measured, as a cross-check of the truth itself (lineprof's node flags allocate feedback
+  // eagerly, so the array line may also hold a 16-32 B allocation site).
+  assert.ok(truth.ints!.heap >= 8_000_048 && truth.ints!.heap <= 8_000_048 + 64, `ints truth ${truth.ints!.heap}`);
   assert.equal(truth.bytes!.external, 1_000_000);
   assert.equal(truth.buffer!.external, 1 << 20);
 });
