@@ -283,7 +283,7 @@ export function describeExit(exit: TargetExit): string {
 }
 
 /** What the user should know about the figures of a run, beyond the tables. */
-function warningsOf(report: AgentReport): string[] {
+export function warningsOf(report: AgentReport): string[] {
   const suspended = report.functions.filter((f) => f.isAsync || f.isGenerator).map((f) => f.name);
   return [
     ...report.warnings,

@@ -32,7 +32,10 @@ export const RECORDER_GLOBAL = '__lineprof';
 type FunctionMeta = Omit<
   AgentFunctionReport,
   'calls' | 'openCalls' | 'allocatedBytes' | 'netBytes' | 'externalBytes' | 'lines'
->;
+> & {
+  /** The function's index in the attributor. */
+  index: number;
+};
 
 /** Where a calibration breakpoint goes: `Debugger.setBreakpointByUrl` parameters without the condition. */
 interface CalibrationTarget {
@@ -60,8 +63,8 @@ export class Agent {
   private locations = 0;
   /** While measuring the break cost: the probe function's body location ids and its breakpoints. */
   private probeScript: { ids: Set<number>; breakpoints: string[] } | undefined;
-  /** Functions registered in the attributor but not reported (the probe), which come first. */
-  private hidden = 0;
+  /** Scripts reported while the agent starts, instrumented once the break cost is measured. */
+  private deferred: ScriptParsedEvent[] | undefined;
   private readonly locationLines: string[] = [];
   private stopped = false;
   private finalReport: AgentReport | undefined;
@@ -84,9 +87,14 @@ export class Agent {
       enumerable: false,
       writable: false,
     });
-    // Enabling reports every script already parsed (attach), then each new one as V8 parses it.
+    // Enabling reports every script already parsed (attach), then each new one as V8 parses it. Those already there
+    // wait until the break cost is measured, so that the probe's figures stay apart.
+    this.deferred = [];
     this.main.post('Debugger.enable');
+    const existing = this.deferred;
+    this.deferred = undefined;
     this.measureBreakCost();
+    for (const event of existing) this.onScriptParsed(event);
   }
 
   /**
@@ -106,8 +114,7 @@ export class Agent {
       for (const breakpointId of probe.breakpoints) this.main.post('Debugger.removeBreakpoint', { breakpointId });
       for (const id of probe.ids) this.removeCalibration(id);
     });
-    this.functions.pop();
-    this.hidden++;
+    this.functions.pop(); // the probe is not reported
   }
 
   /** The figures so far. The final report closes open calls, so take it once, when profiling ends. */
@@ -117,10 +124,10 @@ export class Agent {
     const stats = this.attributor.snapshot();
     const spec = this.config.selection;
     const report: AgentReport = {
-      functions: this.functions.map((meta, i) => {
-        const s = stats[i + this.hidden]!;
+      functions: this.functions.map((meta) => {
+        const s = stats[meta.index]!;
         return {
-          ...meta,
+          ...withoutIndex(meta),
           calls: s.calls,
           openCalls: s.openCalls,
           allocatedBytes: s.allocatedBytes,
@@ -143,6 +150,11 @@ export class Agent {
       this.stop();
     }
     return report;
+  }
+
+  /** Calls of the marked functions so far, open ones included. */
+  callCount(): number {
+    return this.functions.reduce((sum, meta) => sum + this.attributor.callsOf(meta.index), 0);
   }
 
   private recorderWarnings(): string[] {
@@ -172,6 +184,10 @@ export class Agent {
       return;
     }
     if (this.stopped || !this.isCandidate(event.url)) return;
+    if (this.deferred) {
+      this.deferred.push(event);
+      return;
+    }
     try {
       this.recorder.exclude(() => this.instrumentScript(event, (parsed, file) => selectFunctions(parsed, file, this.config.selection)));
     } catch (err) {
@@ -288,6 +304,7 @@ export class Agent {
         if (this.setCalibration(id)) this.recorder.expectCalibration(id);
       }
       this.functions.push({
+        index: fnIndex,
         name: fn.name,
         url: event.url,
         file,
@@ -302,6 +319,11 @@ export class Agent {
       });
     }
   }
+}
+
+function withoutIndex(meta: FunctionMeta): Omit<FunctionMeta, 'index'> {
+  const { index: _index, ...rest } = meta;
+  return rest;
 }
 
 function fileOf(url: string): string {

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as net from 'node:net';
-import type { AgentConfig, AgentMessage } from '../model/types';
+import type { AgentMessage, PreloadConfig } from '../model/types';
 import { Agent } from './agent';
 
 const ENV_KEY = 'LINEPROF_AGENT';
@@ -42,7 +42,7 @@ function main(): void {
   if (!raw) return;
   // Child processes of the program inherit the environment: they must not start an agent of their own.
   delete process.env[ENV_KEY];
-  const config = JSON.parse(raw) as AgentConfig;
+  const config = JSON.parse(raw) as PreloadConfig;
   const agent = new Agent(config);
   agent.start();
 

@@ -161,6 +161,11 @@ export class Attributor {
     }
   }
 
+  /** Calls of one function so far (open ones included). */
+  callsOf(fn: number): number {
+    return this.functions[fn]?.calls ?? 0;
+  }
+
   /** Figures so far, without disturbing open calls (a live view reads this while the program runs). */
   snapshot(): FunctionStats[] {
     return this.functions.map((f) => ({ ...f, lines: new Map([...f.lines].map(([k, v]) => [k, { ...v }])) }));

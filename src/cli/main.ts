@@ -7,6 +7,7 @@ import { LineprofError, UsageError } from '../errors';
 import { makeRunCommand } from './commands/run';
 import { splitRunArgv } from './argv';
 import { reportCommand } from './commands/report';
+import { attachCommand } from './commands/attach';
 
 export async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose');
@@ -16,9 +17,10 @@ export async function main(argv: string[]): Promise<void> {
       .scriptName('lineprof')
       .usage('$0 <command> [options]\n\nExact line-by-line memory profiles of Node.js functions.')
       .command(makeRunCommand(script))
+      .command(attachCommand)
       .command(reportCommand)
       .option('verbose', { type: 'boolean', describe: 'Show stack traces of errors', global: true })
-      .demandCommand(1, 'name a command: run or report')
+      .demandCommand(1, 'name a command: run, attach or report')
       .strict()
       .fail((message, err) => {
         throw err ?? new UsageError(`${message.replace(/\s*\n\s*/g, ' ')} (see lineprof --help)`);

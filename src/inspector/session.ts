@@ -32,6 +32,29 @@ export class InspectorSession {
     }
   }
 
+  /**
+   * Evaluates an expression in the target and returns its value (JSON-serialisable). The inspector's command-line
+   * API is on, which gives the expression `require`. An exception in the target becomes a TargetError.
+   */
+  async evaluate<T>(expression: string): Promise<T> {
+    const { result, exceptionDetails } = await this.client.Runtime.evaluate({
+      expression,
+      includeCommandLineAPI: true,
+      returnByValue: true,
+      silent: true,
+    });
+    if (exceptionDetails) {
+      const message = exceptionDetails.exception?.description?.split('\n')[0] ?? exceptionDetails.text;
+      throw new TargetError(message.replace(/^Error: /, ''), 'target-exception');
+    }
+    return result.value as T;
+  }
+
+  /** Called once if the target goes away (it exited, or closed the connection). */
+  onDisconnect(listener: () => void): void {
+    this.client.on('disconnect', listener);
+  }
+
   /** Lets a target started to wait for its debugger (the agent's waitForDebugger) run its program. */
   async runIfWaitingForDebugger(): Promise<void> {
     await this.client.Runtime.runIfWaitingForDebugger();

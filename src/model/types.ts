@@ -8,13 +8,17 @@ import type { RecorderStats } from '../agent/recorder';
 
 export const SCHEMA_VERSION = 1;
 
-/** What `lineprof run` tells the agent, through the LINEPROF_AGENT environment variable. */
+/** What the agent needs to know, whether it is preloaded (`run`) or injected into a running process (`attach`). */
 export interface AgentConfig {
   selection: SelectionSpec;
   /** Profile functions in node_modules too (they are skipped otherwise, for speed). */
   includeNodeModules: boolean;
   gcEvery: number;
   calibrationSamples: number;
+}
+
+/** What `lineprof run` tells the preloaded agent, through the LINEPROF_AGENT environment variable. */
+export interface PreloadConfig extends AgentConfig {
   /** File descriptor the agent writes its messages to (one JSON object per line). */
   channelFd: number;
   /** File descriptor whose closing means the controller is gone. */

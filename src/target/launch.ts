@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { TargetError } from '../errors';
 import { debug } from '../debug';
-import type { AgentConfig, AgentMessage, AgentReport } from '../model/types';
+import type { AgentConfig, AgentMessage, AgentReport, PreloadConfig } from '../model/types';
 import { InspectorNoticeFilter } from './stderr-filter';
 
 const CHANNEL_FD = 3;
@@ -34,7 +34,7 @@ export interface LaunchOptions {
   script: string;
   scriptArgs: string[];
   nodeArgs: string[];
-  agent: Omit<AgentConfig, 'channelFd' | 'lifelineFd'>;
+  agent: AgentConfig;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Where the child's stderr goes once the inspector's notices are removed (default: this process's stderr). */
@@ -60,7 +60,7 @@ export interface LaunchedTarget {
 }
 
 export function launchTarget(options: LaunchOptions): LaunchedTarget {
-  const config: AgentConfig = { ...options.agent, channelFd: CHANNEL_FD, lifelineFd: LIFELINE_FD };
+  const config: PreloadConfig = { ...options.agent, channelFd: CHANNEL_FD, lifelineFd: LIFELINE_FD };
   const args = [...DEFAULT_NODE_FLAGS, ...options.nodeArgs, '--require', PRELOAD, options.script, ...options.scriptArgs];
   debug('spawn %s %o', process.execPath, args);
   const child = spawn(process.execPath, args, {

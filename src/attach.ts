@@ -1,0 +1,169 @@
+/**
+ * `lineprof attach`: profile marked functions in a running Node.js process, then leave it as it was.
+ *
+ * The controller loads the agent into the target over the inspector (`require` of dist/src/agent/attached.js through
+ * Runtime.evaluate), waits for the end condition, takes the final report (which removes every breakpoint and the
+ * agent), and closes the connection. On any failure on lineprof's side it still removes the agent before closing.
+ */
+import * as path from 'node:path';
+import { TargetError, UsageError } from './errors';
+import { debug } from './debug';
+import { InspectorSession } from './inspector/session';
+import { buildFunctionProfiles } from './model/result';
+import { SCHEMA_VERSION } from './model/types';
+import type { AgentConfig, AgentReport, ProfileResult } from './model/types';
+import { DEFAULT_GC_EVERY, warningsOf } from './run';
+import { parseLineSelector } from './selection/selectors';
+import { resolveEndpoint } from './target/endpoint';
+import type { EndpointRequest } from './target/endpoint';
+import { VERSION } from './version';
+
+const ATTACHED_MODULE = path.join(__dirname, 'agent', 'attached.js');
+const POLL_MS = 250;
+const SNAPSHOT_EVERY_TICKS = 4;
+
+export interface AttachOptions extends EndpointRequest {
+  functions?: string[];
+  lines?: string[];
+  markers?: boolean;
+  includeNodeModules?: boolean;
+  gcEvery?: number;
+  calibrationSamples?: number;
+  /** Stop after this long. */
+  durationMs?: number;
+  /** Stop once the marked functions have been called this many times. */
+  calls?: number;
+  /** Stop when aborted (the CLI aborts on Ctrl-C and SIGTERM). */
+  signal?: AbortSignal;
+  /** Called about every 250 ms with the calls so far. */
+  onProgress?: (progress: { calls: number; elapsedMs: number }) => void;
+}
+
+export type AttachEnd = 'duration' | 'calls' | 'interrupted' | 'target-exit' | 'until-stopped';
+
+export interface AttachOutcome {
+  result: ProfileResult;
+  /** Why profiling ended. */
+  ended: AttachEnd;
+}
+
+export async function attachProfile(options: AttachOptions): Promise<AttachOutcome> {
+  const config: AgentConfig = {
+    selection: {
+      markers: options.markers ?? true,
+      functions: options.functions ?? [],
+      lines: (options.lines ?? []).map((text) => {
+        try {
+          return parseLineSelector(text, (file) => path.resolve(file));
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+      }),
+    },
+    includeNodeModules: options.includeNodeModules ?? false,
+    gcEvery: options.gcEvery ?? DEFAULT_GC_EVERY,
+    calibrationSamples: options.calibrationSamples ?? 5,
+  };
+  const endpoint = await resolveEndpoint(options);
+  const session = await InspectorSession.connect(endpoint.url);
+  const startedAt = new Date();
+  let targetGone = false;
+  session.onDisconnect(() => {
+    targetGone = true;
+  });
+  const call = <T>(fn: string, arg?: unknown): Promise<T> =>
+    session.evaluate<T>(`require(${JSON.stringify(ATTACHED_MODULE)}).${fn}(${arg === undefined ? '' : JSON.stringify(arg)})`);
+
+  let lastReport: AgentReport | undefined;
+  let attached = false;
+  try {
+    try {
+      await call('start', config);
+      attached = true;
+    } catch (err) {
+      if (err instanceof TargetError && /already attached/.test(err.message)) {
+        throw new TargetError(`${endpoint.label}: another lineprof is attached; detach it first`, 'busy');
+      }
+      throw err;
+    }
+    lastReport = await call<AgentReport>('snapshot');
+    if (lastReport.functions.length === 0 && config.selection.functions.length === 0) {
+      // Marks may appear in modules the process loads later; say so only when nothing can match now.
+      debug('no marked function loaded yet in %s', endpoint.label);
+    }
+    const ended = await waitForEnd(options, startedAt, () => targetGone, async (full) => {
+      if (!full) return call<number>('calls');
+      // Now and then the whole report, so that a target that dies leaves recent figures behind.
+      lastReport = await call<AgentReport>('snapshot');
+      return lastReport.functions.reduce((sum, f) => sum + f.calls, 0);
+    });
+    let report: AgentReport;
+    if (ended === 'target-exit' || targetGone) {
+      report = lastReport;
+    } else {
+      report = await call<AgentReport>('finish');
+      attached = false;
+    }
+    return { result: toResult(report, endpoint.label, startedAt, ended), ended: targetGone ? 'target-exit' : ended };
+  } finally {
+    if (attached && !targetGone) {
+      // lineprof is leaving on an error: take everything out of the target before closing.
+      await call('abort').catch(() => undefined);
+    }
+    await session.close();
+  }
+}
+
+async function waitForEnd(
+  options: AttachOptions,
+  startedAt: Date,
+  gone: () => boolean,
+  poll: (full: boolean) => Promise<number>,
+): Promise<AttachEnd> {
+  const deadline = options.durationMs !== undefined ? startedAt.getTime() + options.durationMs : Infinity;
+  for (let tick = 1; ; tick++) {
+    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), options.signal);
+    if (gone()) return 'target-exit';
+    if (options.signal?.aborted) return 'interrupted';
+    if (Date.now() >= deadline) return 'duration';
+    let count: number;
+    try {
+      count = await poll(tick % SNAPSHOT_EVERY_TICKS === 0);
+    } catch (err) {
+      if (gone()) return 'target-exit';
+      throw err;
+    }
+    options.onProgress?.({ calls: count, elapsedMs: Date.now() - startedAt.getTime() });
+    if (options.calls !== undefined && count >= options.calls) return 'calls';
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function toResult(report: AgentReport, label: string, startedAt: Date, ended: AttachEnd): ProfileResult {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'lineprof', version: VERSION },
+    command: 'attach',
+    script: label,
+    argv: [],
+    node: process.version,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    exit: { code: null, signal: null },
+    functions: buildFunctionProfiles(report),
+    unmatched: report.unmatched,
+    stats: report.stats,
+    warnings: [...warningsOf(report), ...(ended === 'target-exit' ? ['the target exited: figures up to its last report'] : [])],
+  };
+}

@@ -1,0 +1,115 @@
+/** `lineprof attach [host:port | ws://…] | --pid PID`: profile marked functions in a running process, then detach. */
+import type { Argv, CommandModule } from 'yargs';
+import { attachProfile } from '../../attach';
+import type { AttachEnd } from '../../attach';
+import { UsageError } from '../../errors';
+import { DEFAULT_GC_EVERY } from '../../run';
+import { DEFAULT_INSPECTOR } from '../../target/endpoint';
+import { withOutputOptions, writeResult } from '../output';
+import type { OutputArgs } from '../output';
+
+interface AttachArgs extends OutputArgs {
+  address?: string;
+  pid?: number;
+  'allow-remote': boolean;
+  function: string[];
+  line: string[];
+  markers: boolean;
+  'include-node-modules': boolean;
+  duration?: number;
+  calls?: number;
+  'gc-every': number;
+}
+
+const ENDINGS: Record<AttachEnd, string> = {
+  duration: 'the duration elapsed',
+  calls: 'the marked functions reached the number of calls asked for',
+  interrupted: 'interrupted',
+  'target-exit': 'the target exited',
+  'until-stopped': 'stopped',
+};
+
+export const attachCommand: CommandModule<object, AttachArgs> = {
+  command: 'attach [address]',
+  describe: 'Profile marked functions in a running Node.js process, then detach and print the tables',
+  builder: (y: Argv) =>
+    withOutputOptions(
+      y
+        .positional('address', {
+          type: 'string',
+          describe: `host:port or ws:// URL of the process's inspector (default ${DEFAULT_INSPECTOR})`,
+        })
+        .option('pid', { type: 'number', describe: 'Attach to this Node.js process, opening its inspector (SIGUSR1)' })
+        .option('allow-remote', {
+          type: 'boolean',
+          default: false,
+          describe: 'Accept a non-loopback address (the inspector has no authentication)',
+        })
+        .option('function', { alias: 'f', type: 'string', array: true, nargs: 1, default: [], describe: 'Profile functions of this name; repeatable' })
+        .option('line', { alias: 'l', type: 'string', array: true, nargs: 1, default: [], describe: 'Profile the innermost function containing FILE:LINE; repeatable' })
+        .option('markers', { type: 'boolean', default: true, describe: 'Honour `// @profile` comments in the loaded source' })
+        .option('include-node-modules', { type: 'boolean', default: false, describe: 'Also look in node_modules' })
+        .option('duration', { type: 'number', describe: 'Detach after SECONDS' })
+        .option('calls', { type: 'number', describe: 'Detach after N calls of the marked functions' })
+        .option('gc-every', { type: 'number', default: DEFAULT_GC_EVERY, describe: 'Full GC every N hits, outside every reading' })
+        .conflicts('pid', 'address')
+        .example('$0 attach --duration 30', 'profile the process listening on 127.0.0.1:9229 for 30 s')
+        .example('$0 attach --pid 4242 -f handleRequest --calls 100', 'open the inspector of process 4242'),
+    ) as Argv<AttachArgs>,
+  handler: async (args) => {
+    if (args.duration !== undefined && !(args.duration > 0)) throw new UsageError('--duration takes a number of seconds above 0');
+    if (args.calls !== undefined && !(Number.isInteger(args.calls) && args.calls > 0)) {
+      throw new UsageError('--calls takes a whole number above 0');
+    }
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const status = statusLine();
+    try {
+      const { result, ended } = await attachProfile({
+        address: args.address,
+        pid: args.pid,
+        allowRemote: args['allow-remote'],
+        functions: args.function,
+        lines: args.line,
+        markers: args.markers,
+        includeNodeModules: args['include-node-modules'],
+        gcEvery: args['gc-every'],
+        durationMs: args.duration !== undefined ? args.duration * 1000 : undefined,
+        calls: args.calls,
+        signal: abort.signal,
+        onProgress: status.update,
+      });
+      status.end();
+      process.stderr.write(`lineprof: detached (${ENDINGS[ended]})\n`);
+      for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
+      writeResult(result, args);
+    } finally {
+      status.end();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+  },
+};
+
+/** A one-line progress status on stderr: redrawn in place on a terminal, a new line each second otherwise. */
+function statusLine(): { update(p: { calls: number; elapsedMs: number }): void; end(): void } {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  let drawn = false;
+  return {
+    update({ calls, elapsedMs }) {
+      const now = Date.now();
+      if (!tty && now - last < 1000) return;
+      last = now;
+      const text = `lineprof: attached ${(elapsedMs / 1000).toFixed(1)} s, ${calls} calls (Ctrl-C to detach)`;
+      process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
+      drawn = tty;
+    },
+    end() {
+      if (drawn) process.stderr.write('\n');
+      drawn = false;
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Attach mode: from what the user named (host:port, a ws:// URL, or a PID) to the websocket URL of a Node.js
+ * inspector. The inspector has no authentication, so only loopback addresses are accepted unless allowed.
+ */
+import * as fs from 'node:fs';
+import CDP from 'chrome-remote-interface';
+import { TargetError, UsageError } from '../errors';
+import { debug } from '../debug';
+
+export const DEFAULT_INSPECTOR = '127.0.0.1:9229';
+const PID_PORT_TIMEOUT_MS = 5000;
+
+export interface EndpointRequest {
+  /** `host:port`, `port`, or a `ws://` URL; default 127.0.0.1:9229. */
+  address?: string;
+  /** A Node.js process to open the inspector of (SIGUSR1), then attach to. */
+  pid?: number;
+  allowRemote?: boolean;
+}
+
+export interface Endpoint {
+  url: string;
+  /** How the user would name it, for messages. */
+  label: string;
+}
+
+export async function resolveEndpoint(request: EndpointRequest): Promise<Endpoint> {
+  if (request.pid !== undefined) return endpointOfPid(request.pid);
+  const address = request.address ?? DEFAULT_INSPECTOR;
+  if (/^wss?:\/\//.test(address)) {
+    const url = new URL(address);
+    checkLoopback(url.hostname, request.allowRemote);
+    return { url: address, label: address };
+  }
+  const { host, port } = parseHostPort(address);
+  checkLoopback(host, request.allowRemote);
+  return { url: await discoverWebSocket(host, port), label: `${host}:${port}` };
+}
+
+export function parseHostPort(address: string): { host: string; port: number } {
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d+)$/.exec(address);
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`not an inspector address: "${address}" (expected host:port, a port, or a ws:// URL)`);
+  }
+  return { host: m[1] || '127.0.0.1', port };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function checkLoopback(host: string, allowRemote = false): void {
+  if (!allowRemote && !isLoopback(host)) {
+    throw new UsageError(
+      `${host} is not a loopback address: the inspector has no authentication, so anyone who can reach it can run ` +
+        'code in the process; pass --allow-remote if you mean it',
+    );
+  }
+}
+
+/** The websocket URL behind host:port, from the inspector's /json/list. */
+async function discoverWebSocket(host: string, port: number): Promise<string> {
+  let targets: Array<{ webSocketDebuggerUrl?: string; type?: string }>;
+  try {
+    targets = (await CDP.List({ host, port })) as typeof targets;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED') {
+      throw new TargetError(
+        `nothing is listening on ${host}:${port}: start the program with node --inspect, or attach with --pid PID`,
+        'no-inspector',
+      );
+    }
+    throw new TargetError(`${host}:${port} is not a Node.js inspector (${(err as Error).message.split('\n')[0]})`, 'not-inspector');
+  }
+  const target = Array.isArray(targets) ? targets.find((t) => t.webSocketDebuggerUrl) : undefined;
+  if (!target?.webSocketDebuggerUrl) throw new TargetError(`${host}:${port} is not a Node.js inspector`, 'not-inspector');
+  return target.webSocketDebuggerUrl;
+}
+
+/**
+ * Opens the inspector of a running Node.js process the way `node inspect -p` does (process._debugProcess sends it
+ * SIGUSR1), then finds the port it listens on from /proc (it is 9229 unless that was taken).
+ */
+async function endpointOfPid(pid: number): Promise<Endpoint> {
+  if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`--pid takes a process id, got ${pid}`);
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM') throw new TargetError(`process ${pid} belongs to another user: run lineprof as that user`);
+    throw new TargetError(`there is no process with PID ${pid}`);
+  }
+  if (!isNodeProcess(pid)) throw new TargetError(`process ${pid} is not a Node.js process`);
+  const before = listeningPorts(pid);
+  if (before.length === 0) {
+    try {
+      (process as unknown as { _debugProcess(pid: number): void })._debugProcess(pid);
+    } catch (err) {
+      throw new TargetError(`could not open the inspector of process ${pid}: ${(err as Error).message}`);
+    }
+  }
+  const deadline = Date.now() + PID_PORT_TIMEOUT_MS;
+  for (;;) {
+    for (const port of listeningPorts(pid)) {
+      try {
+        const url = await discoverWebSocket('127.0.0.1', port);
+        debug('pid %d inspector on port %d', pid, port);
+        return { url, label: `PID ${pid}` };
+      } catch {
+        // another socket of the process (its own server): try the next
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new TargetError(
+        `process ${pid} did not open an inspector within ${PID_PORT_TIMEOUT_MS / 1000} s (is port 9229 taken, or ` +
+          'was it started with --disable-sigusr1?)',
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function isNodeProcess(pid: number): boolean {
+  try {
+    const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return /node/i.test(exe) || /node/i.test(cmd);
+  } catch {
+    return true; // no /proc, or not allowed to read it: let the inspector decide
+  }
+}
+
+/** TCP ports the process listens on: its socket inodes (/proc/PID/fd) matched against /proc/net/tcp{,6}. */
+function listeningPorts(pid: number): number[] {
+  let inodes: Set<string>;
+  try {
+    inodes = new Set(
+      fs
+        .readdirSync(`/proc/${pid}/fd`)
+        .map((fd) => {
+          try {
+            return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+          } catch {
+            return undefined;
+          }
+        })
+        .filter((inode): inode is string => inode !== undefined),
+    );
+  } catch {
+    return [];
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n').slice(1)) {
+      const cols = row.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT, st 0A is LISTEN, inode is column 10
+      if (cols[3] === '0A' && cols[9] && inodes.has(cols[9])) ports.push(parseInt(cols[1]!.split(':')[1]!, 16));
+    }
+  }
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
