@@ -17,10 +17,11 @@ import { parseLineSelector } from './selection/selectors';
 import { resolveEndpoint } from './target/endpoint';
 import type { EndpointRequest } from './target/endpoint';
 import { VERSION } from './version';
+import type { ProgressChannel, ProgressMessage } from './agent/attached';
 
 const ATTACHED_MODULE = path.join(__dirname, 'agent', 'attached.js');
 const POLL_MS = 250;
-const SNAPSHOT_EVERY_TICKS = 4;
+const PROGRESS_BINDING = '__lineprofProgress';
 
 export interface AttachOptions extends EndpointRequest {
   functions?: string[];
@@ -75,10 +76,23 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     session.evaluate<T>(`require(${JSON.stringify(ATTACHED_MODULE)}).${fn}(${arg === undefined ? '' : JSON.stringify(arg)})`);
 
   let lastReport: AgentReport | undefined;
+  let calls = 0;
   let attached = false;
+  await session.addBinding(PROGRESS_BINDING, (payload) => {
+    try {
+      const message = JSON.parse(payload) as ProgressMessage;
+      calls = message.calls;
+      if (message.report) lastReport = message.report;
+    } catch {
+      // not ours
+    }
+  });
+  const progress: ProgressChannel = { binding: PROGRESS_BINDING, everyMs: POLL_MS, reportEvery: 4 };
   try {
     try {
-      await call('start', config);
+      await session.evaluate(
+        `require(${JSON.stringify(ATTACHED_MODULE)}).start(${JSON.stringify(config)}, ${JSON.stringify(progress)})`,
+      );
       attached = true;
     } catch (err) {
       if (err instanceof TargetError && /already attached/.test(err.message)) {
@@ -87,19 +101,11 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       throw err;
     }
     lastReport = await call<AgentReport>('snapshot');
-    if (lastReport.functions.length === 0 && config.selection.functions.length === 0) {
-      // Marks may appear in modules the process loads later; say so only when nothing can match now.
-      debug('no marked function loaded yet in %s', endpoint.label);
-    }
-    const ended = await waitForEnd(options, startedAt, () => targetGone, async (full) => {
-      if (!full) return call<number>('calls');
-      // Now and then the whole report, so that a target that dies leaves recent figures behind.
-      lastReport = await call<AgentReport>('snapshot');
-      return lastReport.functions.reduce((sum, f) => sum + f.calls, 0);
-    });
+    if (lastReport.functions.length === 0) debug('no marked function loaded yet in %s', endpoint.label);
+    const ended = await waitForEnd(options, startedAt, () => targetGone, () => calls);
     let report: AgentReport;
     if (ended === 'target-exit' || targetGone) {
-      report = lastReport;
+      report = lastReport!;
     } else {
       report = await call<AgentReport>('finish');
       attached = false;
@@ -110,31 +116,26 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       // lineprof is leaving on an error: take everything out of the target before closing.
       await call('abort').catch(() => undefined);
     }
+    if (!targetGone) await session.removeBinding(PROGRESS_BINDING).catch(() => undefined);
     await session.close();
   }
 }
 
+/** Waits for the first end condition, on the progress the agent sends (nothing is asked of the target meanwhile). */
 async function waitForEnd(
   options: AttachOptions,
   startedAt: Date,
   gone: () => boolean,
-  poll: (full: boolean) => Promise<number>,
+  calls: () => number,
 ): Promise<AttachEnd> {
   const deadline = options.durationMs !== undefined ? startedAt.getTime() + options.durationMs : Infinity;
-  for (let tick = 1; ; tick++) {
+  for (;;) {
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), options.signal);
     if (gone()) return 'target-exit';
     if (options.signal?.aborted) return 'interrupted';
     if (Date.now() >= deadline) return 'duration';
-    let count: number;
-    try {
-      count = await poll(tick % SNAPSHOT_EVERY_TICKS === 0);
-    } catch (err) {
-      if (gone()) return 'target-exit';
-      throw err;
-    }
-    options.onProgress?.({ calls: count, elapsedMs: Date.now() - startedAt.getTime() });
-    if (options.calls !== undefined && count >= options.calls) return 'calls';
+    options.onProgress?.({ calls: calls(), elapsedMs: Date.now() - startedAt.getTime() });
+    if (options.calls !== undefined && calls() >= options.calls) return 'calls';
   }
 }
 

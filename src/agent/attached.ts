@@ -8,29 +8,75 @@ import { Agent } from './agent';
 
 const KEY = Symbol.for('lineprof.attachedAgent');
 
-type Holder = { [KEY]?: Agent };
-
-function current(): Agent {
-  const agent = (globalThis as Holder)[KEY];
-  if (!agent) throw new Error('lineprof is not attached to this process');
-  return agent;
+interface Attached {
+  agent: Agent;
+  timer?: NodeJS.Timeout;
+  binding?: string;
 }
 
-/** Starts profiling: instruments the scripts already loaded and every script loaded from now on. */
-export function start(config: AgentConfig): { functions: number; warnings: string[] } {
+type Holder = { [KEY]?: Attached };
+
+/** How the agent reports progress: a binding the controller added (Runtime.addBinding), called from a timer. */
+export interface ProgressChannel {
+  binding: string;
+  everyMs: number;
+  /** Every this many ticks, the whole report goes too (so a target that dies leaves recent figures behind). */
+  reportEvery: number;
+}
+
+export interface ProgressMessage {
+  calls: number;
+  report?: AgentReport;
+}
+
+function current(): Agent {
+  const attached = (globalThis as Holder)[KEY];
+  if (!attached) throw new Error('lineprof is not attached to this process');
+  return attached.agent;
+}
+
+/**
+ * Starts profiling: instruments the scripts already loaded and every script loaded from now on. Progress goes out
+ * from a timer, between the program's tasks, never in the middle of a profiled line (an evaluation sent by the
+ * controller could run there and its allocations would land in that line).
+ */
+export function start(config: AgentConfig, progress?: ProgressChannel): { functions: number; warnings: string[] } {
   const holder = globalThis as Holder;
   if (holder[KEY]) throw new Error('another lineprof is already attached to this process');
   const agent = new Agent(config);
-  holder[KEY] = agent;
+  const attached: Attached = { agent };
+  holder[KEY] = attached;
   try {
     agent.start();
   } catch (err) {
-    agent.stop();
-    delete holder[KEY];
+    remove();
     throw err;
+  }
+  if (progress) {
+    attached.binding = progress.binding;
+    let tick = 0;
+    attached.timer = setInterval(() => {
+      const send = (globalThis as Record<string, unknown>)[progress.binding];
+      if (typeof send !== 'function') return;
+      const message: ProgressMessage = { calls: agent.callCount() };
+      if (++tick % progress.reportEvery === 0) message.report = agent.report(false);
+      (send as (payload: string) => void)(JSON.stringify(message));
+    }, progress.everyMs);
+    attached.timer.unref();
   }
   const report = agent.report(false);
   return { functions: report.functions.length, warnings: report.warnings };
+}
+
+/** Takes out everything `start` put in: breakpoints, the recorder global, the timer, the progress binding. */
+function remove(): void {
+  const holder = globalThis as Holder;
+  const attached = holder[KEY];
+  if (!attached) return;
+  attached.agent.stop();
+  if (attached.timer) clearInterval(attached.timer);
+  if (attached.binding) delete (globalThis as Record<string, unknown>)[attached.binding];
+  delete holder[KEY];
 }
 
 /** Completed and open calls of the marked functions so far (cheap: no report is built). */
@@ -49,14 +95,11 @@ export function finish(): AgentReport {
   try {
     return agent.report(true);
   } finally {
-    agent.stop();
-    delete (globalThis as Holder)[KEY];
+    remove();
   }
 }
 
 /** Removes everything without a report (the controller gave up). Safe to call when nothing is attached. */
 export function abort(): void {
-  const agent = (globalThis as Holder)[KEY];
-  agent?.stop();
-  delete (globalThis as Holder)[KEY];
+  remove();
 }

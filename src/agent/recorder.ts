@@ -55,6 +55,8 @@ export interface RecorderStats {
   hits: number;
   /** Hits the recorder failed on (they show in no figure). */
   lostHits: number;
+  /** Machine code the JIT installed during profiled lines, taken out of their figures. */
+  jitCodeBytes: number;
   calibrationHits: number;
   calibratedLocations: number;
   forcedGcs: number;
@@ -97,6 +99,7 @@ const OLD_SPACE_BUFFER = 256 * 1024;
 const END_USED = 0;
 const END_EXTERNAL = 1;
 const END_OLD = 2;
+const END_CODE = 3;
 
 /**
  * The value most residuals share. Locations can differ by a word or so (two modes ~32 B apart happen): of the values
@@ -181,6 +184,7 @@ export class Recorder {
   private calibratingCost = 0;
   private lastCommitted = -1;
   private readonly oldSpace: number;
+  private readonly codeSpace: number;
   /** new, new large-object and large-object space: with old space, what a GC makes smaller. */
   private readonly watchedSpaces: number[];
   private readonly watchedEnd: Float64Array;
@@ -193,7 +197,7 @@ export class Recorder {
   private probeRefills: Array<[number, number]> = [];
   private pending: PendingHit | undefined;
   /** The closing reading of the last call: used heap, external memory, old space (see markEnd). */
-  private readonly ends = new Float64Array(3);
+  private readonly ends = new Float64Array(4);
   private lastId = -1;
   private lastWasCalibration = false;
   private heap = 0;
@@ -210,6 +214,7 @@ export class Recorder {
   depthExact = true;
   readonly counters: RecorderStats = {
     lostHits: 0,
+    jitCodeBytes: 0,
     hits: 0,
     calibrationHits: 0,
     calibratedLocations: 0,
@@ -232,6 +237,7 @@ export class Recorder {
     this.external = this.buffers.kExternalMemoryIndex;
     const spaces = v8.getHeapSpaceStatistics().map((space) => space.space_name);
     this.oldSpace = spaces.indexOf('old_space');
+    this.codeSpace = spaces.indexOf('code_space');
     this.watchedSpaces = ['new_space', 'new_large_object_space', 'large_object_space']
       .map((name) => spaces.indexOf(name))
       .filter((index) => index >= 0);
@@ -252,11 +258,13 @@ export class Recorder {
     const start = this.readUsed();
     const startExternal = this.stats[this.external]!;
     const oldStart = this.readOldSpace();
+    const codeStart = this.readSpace(this.codeSpace);
     this.gcSuspected = this.spacesShrank(oldStart);
     try {
       const ownOld = this.absorbOwnOldSpace(oldStart);
-      if (calibration === 1) this.calibrationHit(id, start - ownOld);
-      else this.recordingHit(id, start - ownOld, startExternal);
+      const jit = this.jitCode(codeStart);
+      if (calibration === 1) this.calibrationHit(id, start - ownOld - jit);
+      else this.recordingHit(id, start - ownOld - jit, startExternal);
     } catch (err) {
       // A failure here must not change the program; the hit is lost, and the report says so.
       this.counters.lostHits++;
@@ -508,6 +516,24 @@ export class Recorder {
     return shrank;
   }
 
+  /**
+   * Machine code V8's compilers install (optimised code finishing in the background is installed at an interrupt,
+   * in the middle of whatever line runs then, tens of KB at a time) is the JIT's, not the line's: code-space growth
+   * is taken out of the interval. A GC can shrink code space; growth only is counted.
+   */
+  private jitCode(codeNow: number): number {
+    const grew = codeNow - this.ends[END_CODE]!;
+    if (grew <= 0) return 0;
+    this.counters.jitCodeBytes += grew;
+    return grew;
+  }
+
+  private readSpace(space: number): number {
+    if (space < 0) return 0;
+    this.buffers.updateHeapSpaceStatisticsBuffer(space);
+    return this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+  }
+
   private readOldSpace(): number {
     this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
     return this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
@@ -540,6 +566,7 @@ export class Recorder {
       this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
       this.watchedEnd[i] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
     }
+    ends[END_CODE] = this.readSpace(this.codeSpace);
     this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
     ends[END_OLD] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
     this.buffers.updateHeapStatisticsBuffer();

@@ -50,6 +50,21 @@ export class InspectorSession {
     return result.value as T;
   }
 
+  /**
+   * Adds a function the target can call to send the controller a string (Runtime.addBinding); the listener gets
+   * each payload.
+   */
+  async addBinding(name: string, listener: (payload: string) => void): Promise<void> {
+    this.client.Runtime.bindingCalled((event) => {
+      if (event.name === name) listener(event.payload);
+    });
+    await this.client.Runtime.addBinding({ name });
+  }
+
+  async removeBinding(name: string): Promise<void> {
+    await this.client.Runtime.removeBinding({ name });
+  }
+
   /** Called once if the target goes away (it exited, or closed the connection). */
   onDisconnect(listener: () => void): void {
     this.client.on('disconnect', listener);

@@ -42,6 +42,7 @@ const report = (functions: AgentFunctionReport[]): AgentReport => ({
   stats: {
     hits: 0,
     lostHits: 0,
+    jitCodeBytes: 0,
     calibrationHits: 0,
     calibratedLocations: 0,
     forcedGcs: 0,
