@@ -116,7 +116,15 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       // lineprof is leaving on an error: take everything out of the target before closing.
       await call('abort').catch(() => undefined);
     }
-    if (!targetGone) await session.removeBinding(PROGRESS_BINDING).catch(() => undefined);
+    if (!targetGone) {
+      await session.removeBinding(PROGRESS_BINDING).catch(() => undefined);
+      // An inspector lineprof opened (--pid) is closed again once this connection is gone (close waits for it).
+      if (endpoint.openedByUs) {
+        await session
+          .evaluate("(r => setTimeout(() => r('node:inspector').close(), 50).unref())(require)")
+          .catch(() => undefined);
+      }
+    }
     await session.close();
   }
 }

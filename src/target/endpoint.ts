@@ -3,12 +3,13 @@
  * inspector. The inspector has no authentication, so only loopback addresses are accepted unless allowed.
  */
 import * as fs from 'node:fs';
-import CDP from 'chrome-remote-interface';
+import * as http from 'node:http';
 import { TargetError, UsageError } from '../errors';
 import { debug } from '../debug';
 
 export const DEFAULT_INSPECTOR = '127.0.0.1:9229';
 const PID_PORT_TIMEOUT_MS = 5000;
+const HTTP_TIMEOUT_MS = 3000;
 
 export interface EndpointRequest {
   /** `host:port`, `port`, or a `ws://` URL; default 127.0.0.1:9229. */
@@ -22,6 +23,8 @@ export interface Endpoint {
   url: string;
   /** How the user would name it, for messages. */
   label: string;
+  /** lineprof opened this inspector (--pid on a process that had none): it closes it again when it detaches. */
+  openedByUs?: boolean;
 }
 
 export async function resolveEndpoint(request: EndpointRequest): Promise<Endpoint> {
@@ -59,11 +62,15 @@ function checkLoopback(host: string, allowRemote = false): void {
   }
 }
 
-/** The websocket URL behind host:port, from the inspector's /json/list. */
+/**
+ * The websocket URL behind host:port, from the inspector's /json/list. Fetched here rather than with
+ * chrome-remote-interface's List, which throws from a callback (crashing the process) when the port answers with
+ * something that is not JSON, as any other HTTP server does.
+ */
 async function discoverWebSocket(host: string, port: number): Promise<string> {
-  let targets: Array<{ webSocketDebuggerUrl?: string; type?: string }>;
+  let body: string;
   try {
-    targets = (await CDP.List({ host, port })) as typeof targets;
+    body = await httpGet(host, port, '/json/list');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') {
@@ -72,11 +79,35 @@ async function discoverWebSocket(host: string, port: number): Promise<string> {
         'no-inspector',
       );
     }
-    throw new TargetError(`${host}:${port} is not a Node.js inspector (${(err as Error).message.split('\n')[0]})`, 'not-inspector');
+    throw new TargetError(`${host}:${port} is not a Node.js inspector (${(err as Error).message})`, 'not-inspector');
   }
-  const target = Array.isArray(targets) ? targets.find((t) => t.webSocketDebuggerUrl) : undefined;
-  if (!target?.webSocketDebuggerUrl) throw new TargetError(`${host}:${port} is not a Node.js inspector`, 'not-inspector');
-  return target.webSocketDebuggerUrl;
+  let targets: unknown;
+  try {
+    targets = JSON.parse(body);
+  } catch {
+    targets = undefined;
+  }
+  const target = Array.isArray(targets)
+    ? (targets as Array<{ webSocketDebuggerUrl?: unknown }>).find((t) => typeof t?.webSocketDebuggerUrl === 'string')
+    : undefined;
+  if (!target) throw new TargetError(`${host}:${port} is not a Node.js inspector`, 'not-inspector');
+  return target.webSocketDebuggerUrl as string;
+}
+
+function httpGet(host: string, port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path, timeout: HTTP_TIMEOUT_MS, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+        if (body.length > 1_000_000) req.destroy(new Error('answer too large'));
+      });
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer')));
+    req.on('error', reject);
+  });
 }
 
 /**
@@ -93,24 +124,19 @@ async function endpointOfPid(pid: number): Promise<Endpoint> {
     throw new TargetError(`there is no process with PID ${pid}`);
   }
   if (!isNodeProcess(pid)) throw new TargetError(`process ${pid} is not a Node.js process`);
-  const before = listeningPorts(pid);
-  if (before.length === 0) {
-    try {
-      (process as unknown as { _debugProcess(pid: number): void })._debugProcess(pid);
-    } catch (err) {
-      throw new TargetError(`could not open the inspector of process ${pid}: ${(err as Error).message}`);
-    }
+  const already = await findInspector(listeningPorts(pid));
+  if (already) return { url: already, label: `PID ${pid}` };
+  try {
+    (process as unknown as { _debugProcess(pid: number): void })._debugProcess(pid);
+  } catch (err) {
+    throw new TargetError(`could not open the inspector of process ${pid}: ${(err as Error).message}`);
   }
   const deadline = Date.now() + PID_PORT_TIMEOUT_MS;
   for (;;) {
-    for (const port of listeningPorts(pid)) {
-      try {
-        const url = await discoverWebSocket('127.0.0.1', port);
-        debug('pid %d inspector on port %d', pid, port);
-        return { url, label: `PID ${pid}` };
-      } catch {
-        // another socket of the process (its own server): try the next
-      }
+    const url = await findInspector(listeningPorts(pid));
+    if (url) {
+      debug('pid %d inspector at %s', pid, url);
+      return { url, label: `PID ${pid}`, openedByUs: true };
     }
     if (Date.now() > deadline) {
       throw new TargetError(
@@ -120,6 +146,18 @@ async function endpointOfPid(pid: number): Promise<Endpoint> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The first of these loopback ports that is an inspector (the others are the program's own servers). */
+async function findInspector(ports: number[]): Promise<string | undefined> {
+  for (const port of ports) {
+    try {
+      return await discoverWebSocket('127.0.0.1', port);
+    } catch {
+      // not an inspector
+    }
+  }
+  return undefined;
 }
 
 function isNodeProcess(pid: number): boolean {

@@ -1,0 +1,146 @@
+/** lineprof attach on a real HTTP server: figures, detach guarantees, errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { attachProfile } from '../../src/attach';
+import type { AttachOutcome } from '../../src/attach';
+import { InspectorSession } from '../../src/inspector/session';
+import { fn, line } from '../helpers/profile';
+import { request, startServer, timeRequests } from '../helpers/server';
+import { isRunning, runCli, startCli, waitFor } from '../helpers/cli';
+
+const ROWS = 160_048; // new Array(20000).fill(1)
+const N = 20;
+
+/** What lineprof may have left in the target: its globals. */
+async function leftovers(ws: string): Promise<string> {
+  const session = await InspectorSession.connect(ws);
+  try {
+    return await session.evaluate<string>(
+      "[typeof globalThis.__lineprof, typeof globalThis.__lineprofProgress, typeof globalThis[Symbol.for('lineprof.attachedAgent')]].join()",
+    );
+  } finally {
+    await session.close();
+  }
+}
+
+test('attach by ws URL: N requests give N calls and N arrays on the handler line; the server is left as it was', async () => {
+  const server = await startServer({ inspect: true });
+  try {
+    const before = await timeRequests(server.port, 20);
+    const profiling = attachProfile({ address: server.ws, calls: N });
+    await new Promise((r) => setTimeout(r, 800));
+    for (let i = 0; i < N; i++) await request(server.port);
+    const outcome: AttachOutcome = await profiling;
+    assert.equal(outcome.ended, 'calls');
+    const handle = fn({ result: outcome.result, exit: { code: null, signal: null } }, 'handle');
+    assert.equal(handle.calls, N);
+    const rows = line(handle, 'new Array(20000)');
+    assert.equal(rows.occurrences, N);
+    // 64 B a call; a GC during one of the calls (marked) adds V8's GC statistics' own imprecision: 64 KiB.
+    const tolerance = N * 64 + (rows.gcAffected > 0 ? 65_536 : 0);
+    assert.ok(Math.abs(rows.allocatedBytes - N * ROWS) <= tolerance, `rows ${rows.allocatedBytes} vs ${N * ROWS}, gc ${rows.gcAffected}`);
+    // Detached: no breakpoints (no hits, no globals) and the server answers at its unprofiled speed.
+    assert.equal(await leftovers(server.ws!), 'undefined,undefined,undefined');
+    const after = await timeRequests(server.port, 20);
+    assert.ok(after < Math.max(before * 5, 20), `after ${after.toFixed(2)} ms vs before ${before.toFixed(2)} ms`);
+    // A second attach after a detach works.
+    const again = attachProfile({ address: server.ws, calls: 2 });
+    await new Promise((r) => setTimeout(r, 800));
+    await request(server.port);
+    await request(server.port);
+    assert.equal((await again).result.functions[0]!.calls, 2);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('attach --pid to a server started without --inspect', { skip: os.platform() !== 'linux' }, async () => {
+  const server = await startServer({ inspect: false });
+  try {
+    const profiling = attachProfile({ pid: server.child.pid, calls: 5 });
+    await new Promise((r) => setTimeout(r, 1500));
+    for (let i = 0; i < 5; i++) await request(server.port);
+    const { result } = await profiling;
+    const rows = line(fn({ result, exit: { code: null, signal: null } }, 'handle'), 'new Array(20000)');
+    assert.equal(rows.occurrences, 5);
+    const tolerance = 5 * 64 + (rows.gcAffected > 0 ? 65_536 : 0);
+    assert.ok(Math.abs(rows.allocatedBytes - 5 * ROWS) <= tolerance, `rows ${rows.allocatedBytes}, gc ${rows.gcAffected}`);
+    assert.match(await request(server.port), /^ok \d+/);
+    // The inspector lineprof opened (on 9229) is closed again.
+    let closed = false;
+    for (let i = 0; i < 40 && !closed; i++) {
+      closed = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(9229, '127.0.0.1');
+        socket.on('connect', () => (socket.destroy(), resolve(false)));
+        socket.on('error', () => resolve(true));
+      });
+      if (!closed) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(closed, 'the inspector opened through --pid is still listening');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('SIGINT to lineprof attach detaches, prints what was gathered, and the server runs on', async () => {
+  const server = await startServer({ inspect: true });
+  try {
+    const cli = startCli(['attach', server.ws!]);
+    await new Promise((r) => setTimeout(r, 1200));
+    for (let i = 0; i < 3; i++) await request(server.port);
+    cli.child.kill('SIGINT');
+    const r = await cli.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /detached \(interrupted\)/);
+    assert.match(r.stdout, /Function: handle \(lines 10-14\): 3 calls/);
+    assert.equal(await leftovers(server.ws!), 'undefined,undefined,undefined');
+    assert.match(await request(server.port), /^ok \d+/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a target that dies while attached: lineprof says so and prints what it gathered', async () => {
+  const server = await startServer({ inspect: true });
+  try {
+    const cli = startCli(['attach', server.ws!]);
+    await new Promise((r) => setTimeout(r, 1200));
+    for (let i = 0; i < 3; i++) await request(server.port);
+    await new Promise((r) => setTimeout(r, 1200)); // a progress report with the figures has gone out
+    await server.stop();
+    const r = await cli.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /the target exited/);
+    assert.match(r.stdout, /Function: handle \(lines 10-14\): 3 calls/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('attach errors are one line: nothing listening, not an inspector, remote address, no such PID', async () => {
+  const server = await startServer({ inspect: false });
+  try {
+    const cases: Array<[string[], RegExp]> = [
+      [['attach', '127.0.0.1:1'], /^lineprof: nothing is listening on 127\.0\.0\.1:1: start the program with node --inspect/],
+      [['attach', `127.0.0.1:${server.port}`], /is not a Node\.js inspector/],
+      [['attach', '10.1.2.3:9229'], /not a loopback address: the inspector has no authentication.*--allow-remote/],
+      [['attach', '--pid', '999999999'], /there is no process with PID 999999999/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, message);
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+test('waitFor and isRunning helpers stay honest', async () => {
+  assert.equal(isRunning(process.pid), true);
+  await waitFor(() => true);
+});
