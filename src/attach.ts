@@ -36,8 +36,20 @@ export interface AttachOptions extends EndpointRequest {
   calls?: number;
   /** Stop when aborted (the CLI aborts on Ctrl-C and SIGTERM). */
   signal?: AbortSignal;
-  /** Called about every 250 ms with the calls so far. */
-  onProgress?: (progress: { calls: number; elapsedMs: number }) => void;
+  /** Called about every 250 ms with the calls so far (and, with `liveReports`, the figures so far). */
+  onProgress?: (progress: AttachProgress) => void;
+  /** Send the whole report with every progress message (a live view), not once a second. */
+  liveReports?: boolean;
+}
+
+export interface AttachProgress {
+  calls: number;
+  /** Breakpoint hits so far (lineprof's readings; it never pauses the target). */
+  hits: number;
+  elapsedMs: number;
+  heapUsed: number;
+  /** The figures so far, when the target sent them. */
+  result?: ProfileResult;
 }
 
 export type AttachEnd = 'duration' | 'calls' | 'interrupted' | 'target-exit' | 'until-stopped';
@@ -76,18 +88,27 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     session.evaluate<T>(`require(${JSON.stringify(ATTACHED_MODULE)}).${fn}(${arg === undefined ? '' : JSON.stringify(arg)})`);
 
   let lastReport: AgentReport | undefined;
+  let fresh: AgentReport | undefined;
   let calls = 0;
+  let hits = 0;
+  let heapUsed = 0;
   let attached = false;
   await session.addBinding(PROGRESS_BINDING, (payload) => {
     try {
       const message = JSON.parse(payload) as ProgressMessage;
       calls = message.calls;
-      if (message.report) lastReport = message.report;
+      hits = message.hits;
+      heapUsed = message.heapUsed;
+      if (message.report) lastReport = fresh = message.report;
     } catch {
       // not ours
     }
   });
-  const progress: ProgressChannel = { binding: PROGRESS_BINDING, everyMs: POLL_MS, reportEvery: 4 };
+  const progress: ProgressChannel = {
+    binding: PROGRESS_BINDING,
+    everyMs: POLL_MS,
+    reportEvery: options.liveReports ? 1 : 4,
+  };
   try {
     try {
       await session.evaluate(
@@ -102,7 +123,17 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     }
     lastReport = await call<AgentReport>('snapshot');
     if (lastReport.functions.length === 0) debug('no marked function loaded yet in %s', endpoint.label);
-    const ended = await waitForEnd(options, startedAt, () => targetGone, () => calls);
+    const ended = await waitForEnd(options, startedAt, () => targetGone, () => {
+      const report = fresh;
+      fresh = undefined;
+      return {
+        calls,
+        hits,
+        heapUsed,
+        elapsedMs: Date.now() - startedAt.getTime(),
+        result: report ? toResult(report, endpoint.label, startedAt, 'until-stopped') : undefined,
+      };
+    });
     let report: AgentReport;
     if (ended === 'target-exit' || targetGone) {
       report = lastReport!;
@@ -134,7 +165,7 @@ async function waitForEnd(
   options: AttachOptions,
   startedAt: Date,
   gone: () => boolean,
-  calls: () => number,
+  progress: () => AttachProgress,
 ): Promise<AttachEnd> {
   const deadline = options.durationMs !== undefined ? startedAt.getTime() + options.durationMs : Infinity;
   for (;;) {
@@ -142,8 +173,9 @@ async function waitForEnd(
     if (gone()) return 'target-exit';
     if (options.signal?.aborted) return 'interrupted';
     if (Date.now() >= deadline) return 'duration';
-    options.onProgress?.({ calls: calls(), elapsedMs: Date.now() - startedAt.getTime() });
-    if (options.calls !== undefined && calls() >= options.calls) return 'calls';
+    const now = progress();
+    options.onProgress?.(now);
+    if (options.calls !== undefined && now.calls >= options.calls) return 'calls';
   }
 }
 

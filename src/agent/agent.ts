@@ -152,6 +152,11 @@ export class Agent {
     return report;
   }
 
+  /** Breakpoint hits recorded so far. */
+  hitCount(): number {
+    return this.recorder.counters.hits;
+  }
+
   /** Calls of the marked functions so far, open ones included. */
   callCount(): number {
     return this.functions.reduce((sum, meta) => sum + this.attributor.callsOf(meta.index), 0);

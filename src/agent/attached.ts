@@ -26,6 +26,9 @@ export interface ProgressChannel {
 
 export interface ProgressMessage {
   calls: number;
+  hits: number;
+  /** The process's JS heap in use now (bytes). */
+  heapUsed: number;
   report?: AgentReport;
 }
 
@@ -58,7 +61,11 @@ export function start(config: AgentConfig, progress?: ProgressChannel): { functi
     attached.timer = setInterval(() => {
       const send = (globalThis as Record<string, unknown>)[progress.binding];
       if (typeof send !== 'function') return;
-      const message: ProgressMessage = { calls: agent.callCount() };
+      const message: ProgressMessage = {
+        calls: agent.callCount(),
+        hits: agent.hitCount(),
+        heapUsed: process.memoryUsage().heapUsed,
+      };
       if (++tick % progress.reportEvery === 0) message.report = agent.report(false);
       (send as (payload: string) => void)(JSON.stringify(message));
     }, progress.everyMs);

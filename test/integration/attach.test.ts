@@ -1,14 +1,17 @@
 /** lineprof attach on a real HTTP server: figures, detach guarantees, errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import * as os from 'node:os';
 import { attachProfile } from '../../src/attach';
 import type { AttachOutcome } from '../../src/attach';
 import { InspectorSession } from '../../src/inspector/session';
 import { fn, line } from '../helpers/profile';
 import { request, startServer, timeRequests } from '../helpers/server';
-import { isRunning, runCli, startCli, waitFor } from '../helpers/cli';
+import { BIN, isRunning, runCli, startCli, waitFor } from '../helpers/cli';
 
 const ROWS = 160_048; // new Array(20000).fill(1)
 const N = 20;
@@ -143,4 +146,46 @@ test('attach errors are one line: nothing listening, not an inspector, remote ad
 test('waitFor and isRunning helpers stay honest', async () => {
   assert.equal(isRunning(process.pid), true);
   await waitFor(() => true);
+});
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+test('the live view redraws the counts on a terminal (run under script(1), as a person sees it)', { skip: !hasScript && 'script(1) is not installed' }, async () => {
+  const server = await startServer({ inspect: true });
+  try {
+    const screen = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-')), 'screen.txt');
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} attach ${server.ws} --duration 3`;
+    const viewer = spawn('script', ['-qfec', command, screen], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1000));
+    for (let i = 0; i < 8; i++) {
+      await request(server.port);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => viewer.on('exit', r));
+    const text = fs.readFileSync(screen, 'utf8');
+    const counts = [...text.matchAll(/attached to \S+: [\d.]+ s, (\d+) calls/g)].map((m) => Number(m[1]));
+    assert.ok(counts.length >= 4, `${counts.length} redraws`);
+    assert.ok(counts.some((c) => c > 0 && c < 8), `an intermediate count was shown: ${counts.join(',')}`);
+    assert.equal(counts[counts.length - 1], 8);
+    assert.ok(text.includes('\x1b[H\x1b[2J'), 'redrawn in place');
+    assert.match(text, /Function: handle \(lines 10-14\): 8 calls/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('without a terminal, a progress line goes to stderr at most every second', async () => {
+  const server = await startServer({ inspect: true });
+  try {
+    const cli = startCli(['attach', server.ws!, '--duration', '2.5']);
+    await new Promise((r) => setTimeout(r, 800));
+    for (let i = 0; i < 4; i++) await request(server.port);
+    const r = await cli.done;
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('lineprof: attached to'));
+    assert.ok(lines.length >= 1 && lines.length <= 3, r.stderr);
+    assert.match(lines[lines.length - 1]!, /\d+ calls, \d+ hits, heap [\d.]+ \w+ \(Ctrl-C to detach\)$/);
+    assert.doesNotMatch(r.stdout, /\x1b\[/);
+  } finally {
+    await server.stop();
+  }
 });

@@ -5,6 +5,7 @@ import type { AttachEnd } from '../../attach';
 import { UsageError } from '../../errors';
 import { DEFAULT_GC_EVERY } from '../../run';
 import { DEFAULT_INSPECTOR } from '../../target/endpoint';
+import { liveView, progressLine } from '../live-view';
 import { withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
 
@@ -19,6 +20,7 @@ interface AttachArgs extends OutputArgs {
   duration?: number;
   calls?: number;
   'gc-every': number;
+  live?: boolean;
 }
 
 const ENDINGS: Record<AttachEnd, string> = {
@@ -52,6 +54,10 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         .option('duration', { type: 'number', describe: 'Detach after SECONDS' })
         .option('calls', { type: 'number', describe: 'Detach after N calls of the marked functions' })
         .option('gc-every', { type: 'number', default: DEFAULT_GC_EVERY, describe: 'Full GC every N hits, outside every reading' })
+        .option('live', {
+          type: 'boolean',
+          describe: 'Redraw the tables while attached (default: when stdout is a terminal; --no-live for a progress line)',
+        })
         .conflicts('pid', 'address')
         .example('$0 attach --duration 30', 'profile the process listening on 127.0.0.1:9229 for 30 s')
         .example('$0 attach --pid 4242 -f handleRequest --calls 100', 'open the inspector of process 4242'),
@@ -65,7 +71,10 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
     const onSignal = (): void => abort.abort();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const status = statusLine();
+    const format = { unit: args.unit, precision: args.precision };
+    const live = args.live ?? process.stdout.isTTY === true;
+    const label = args.pid !== undefined ? `PID ${args.pid}` : (args.address ?? DEFAULT_INSPECTOR);
+    const status = live ? liveView(process.stdout, label, format) : progressLine(process.stderr, label, format);
     try {
       const { result, ended } = await attachProfile({
         address: args.address,
@@ -79,37 +88,17 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         durationMs: args.duration !== undefined ? args.duration * 1000 : undefined,
         calls: args.calls,
         signal: abort.signal,
-        onProgress: status.update,
+        onProgress: (p) => status.update(p),
+        liveReports: live,
       });
-      status.end();
+      status.close();
       process.stderr.write(`lineprof: detached (${ENDINGS[ended]})\n`);
       for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
       writeResult(result, args);
     } finally {
-      status.end();
+      status.close();
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }
   },
 };
-
-/** A one-line progress status on stderr: redrawn in place on a terminal, a new line each second otherwise. */
-function statusLine(): { update(p: { calls: number; elapsedMs: number }): void; end(): void } {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
-  let drawn = false;
-  return {
-    update({ calls, elapsedMs }) {
-      const now = Date.now();
-      if (!tty && now - last < 1000) return;
-      last = now;
-      const text = `lineprof: attached ${(elapsedMs / 1000).toFixed(1)} s, ${calls} calls (Ctrl-C to detach)`;
-      process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
-      drawn = tty;
-    },
-    end() {
-      if (drawn) process.stderr.write('\n');
-      drawn = false;
-    },
-  };
-}
