@@ -18,6 +18,7 @@ import { resolveEndpoint } from './target/endpoint';
 import type { EndpointRequest } from './target/endpoint';
 import { VERSION } from './version';
 import type { ProgressChannel, ProgressMessage } from './agent/attached';
+import type { ScriptListing } from './agent/agent';
 
 const ATTACHED_MODULE = path.join(__dirname, 'agent', 'attached.js');
 const POLL_MS = 250;
@@ -122,6 +123,19 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       throw err;
     }
     lastReport = await call<AgentReport>('snapshot');
+    if (lastReport.unmatched.functions.length > 0) {
+      // A name that matches nothing in a running process is most likely mistyped: say so with what is there.
+      const listing = await call<ScriptListing[]>('list', config);
+      const names = [...new Set(listing.flatMap((s) => s.functions.map((f) => f.name)))];
+      const missing = lastReport.unmatched.functions.map((name) => {
+        const close = closeMatches(name, names);
+        return `${name}${close.length > 0 ? ` (close matches: ${close.join(', ')})` : ''}`;
+      });
+      throw new UsageError(
+        `${endpoint.label}: no function named ${missing.join('; ')} in the scripts the process has loaded`,
+        'no-such-function',
+      );
+    }
     if (lastReport.functions.length === 0) debug('no marked function loaded yet in %s', endpoint.label);
     const ended = await waitForEnd(options, startedAt, () => targetGone, () => {
       const report = fresh;
@@ -207,4 +221,49 @@ function toResult(report: AgentReport, label: string, startedAt: Date, ended: At
     stats: report.stats,
     warnings: [...warningsOf(report), ...(ended === 'target-exit' ? ['the target exited: figures up to its last report'] : [])],
   };
+}
+
+/** The program's scripts and functions in a running process, without profiling anything. */
+export async function listTarget(options: AttachOptions): Promise<{ label: string; scripts: ScriptListing[] }> {
+  const endpoint = await resolveEndpoint(options);
+  const session = await InspectorSession.connect(endpoint.url);
+  try {
+    const config = {
+      selection: { markers: options.markers ?? true, functions: options.functions ?? [], lines: [] },
+      includeNodeModules: options.includeNodeModules ?? false,
+      gcEvery: 0,
+      calibrationSamples: 0,
+    };
+    const scripts = await session.evaluate<ScriptListing[]>(
+      `require(${JSON.stringify(ATTACHED_MODULE)}).list(${JSON.stringify(config)})`,
+    );
+    return { label: endpoint.label, scripts };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Names within two edits of `name`, or containing it (case-insensitive), at most five. */
+export function closeMatches(name: string, names: string[]): string[] {
+  const wanted = name.toLowerCase();
+  const simple = (n: string) => n.slice(n.lastIndexOf('.') + 1).toLowerCase();
+  return names
+    .filter((n) => n !== '(anonymous)')
+    .map((n) => ({ n, d: Math.min(editDistance(wanted, n.toLowerCase()), editDistance(wanted, simple(n))) }))
+    .filter(({ n, d }) => d <= 2 || n.toLowerCase().includes(wanted))
+    .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
+    .slice(0, 5)
+    .map(({ n }) => n);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

@@ -232,11 +232,7 @@ export class Agent {
   }
 
   private isCandidate(url: string): boolean {
-    if (url.startsWith('node:') || url.startsWith('internal/')) return false;
-    const file = fileOf(url);
-    if (OWN_DIRS.some((dir) => file.startsWith(dir))) return false;
-    if (!this.config.includeNodeModules && /[\\/]node_modules[\\/]/.test(file)) return false;
-    return true;
+    return isProgramScript(url, this.config.includeNodeModules);
   }
 
   private instrumentScript(
@@ -326,6 +322,14 @@ export class Agent {
   }
 }
 
+/** A script of the program's own: not node's internals, not lineprof's, not node_modules unless asked. */
+function isProgramScript(url: string, includeNodeModules: boolean): boolean {
+  if (url.startsWith('node:') || url.startsWith('internal/') || url === CALIBRATION_URL) return false;
+  const file = fileOf(url);
+  if (OWN_DIRS.some((dir) => file.startsWith(dir))) return false;
+  return includeNodeModules || !/[\\/]node_modules[\\/]/.test(file);
+}
+
 function withoutIndex(meta: FunctionMeta): Omit<FunctionMeta, 'index'> {
   const { index: _index, ...rest } = meta;
   return rest;
@@ -340,4 +344,45 @@ function fileOf(url: string): string {
     }
   }
   return url;
+}
+
+export interface ScriptListing {
+  file: string;
+  /** Every function the script defines: name, first line, and whether the selection marks it. */
+  functions: Array<{ name: string; line: number; marked: boolean }>;
+  /** Set when the script could not be parsed. */
+  error?: string;
+}
+
+/**
+ * Lists the scripts already loaded (through a short-lived session of its own, which sees each of them once when it
+ * enables the debugger) and the functions in each. For `lineprof attach --list` and for close matches of a name.
+ */
+export function listScripts(config: AgentConfig): ScriptListing[] {
+  const events: ScriptParsedEvent[] = [];
+  const connection = new InspectorConnection((event) => events.push(event));
+  try {
+    connection.post('Debugger.enable');
+    const listings: ScriptListing[] = [];
+    for (const event of events) {
+      if (!isProgramScript(event.url, config.includeNodeModules)) continue;
+      const file = fileOf(event.url);
+      try {
+        const { scriptSource } = connection.post<{ scriptSource: string }>('Debugger.getScriptSource', {
+          scriptId: event.scriptId,
+        });
+        const parsed = parseSource(scriptSource, event.isModule ? 'module' : 'script');
+        const marked = new Set(selectFunctions(parsed, file, config.selection).map((s) => s.fn.start));
+        listings.push({
+          file,
+          functions: parsed.functions.map((fn) => ({ name: fn.name, line: fn.startLine, marked: marked.has(fn.start) })),
+        });
+      } catch (err) {
+        listings.push({ file, functions: [], error: (err as Error).message });
+      }
+    }
+    return listings;
+  } finally {
+    connection.close();
+  }
 }

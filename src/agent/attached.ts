@@ -4,7 +4,8 @@
  * functions by name. The agent lives under a global symbol between calls; `finish` removes everything it added.
  */
 import type { AgentConfig, AgentReport } from '../model/types';
-import { Agent } from './agent';
+import { Agent, listScripts } from './agent';
+import type { ScriptListing } from './agent';
 
 const KEY = Symbol.for('lineprof.attachedAgent');
 
@@ -109,4 +110,9 @@ export function finish(): AgentReport {
 /** Removes everything without a report (the controller gave up). Safe to call when nothing is attached. */
 export function abort(): void {
   remove();
+}
+
+/** The program's scripts (not node internals, nor node_modules unless asked) and their functions, marked or not. */
+export function list(config: AgentConfig): ScriptListing[] {
+  return listScripts(config);
 }

@@ -189,3 +189,18 @@ test('without a terminal, a progress line goes to stderr at most every second', 
     await server.stop();
   }
 });
+
+test('--list shows the scripts and their functions, marked ones starred; a mistyped name gets close matches', async () => {
+  const server = await startServer({ inspect: true });
+  try {
+    const list = await runCli(['attach', '--list', server.ws!]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /fixtures\/targets\/server\.js\n {2}\* {4}10 {2}handle\n/);
+    const typo = await runCli(['attach', '-f', 'handel', server.ws!, '--duration', '1']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /no function named handel \(close matches: handle\)/);
+    assert.equal(await leftovers(server.ws!), 'undefined,undefined,undefined');
+  } finally {
+    await server.stop();
+  }
+});

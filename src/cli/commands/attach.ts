@@ -1,6 +1,7 @@
 /** `lineprof attach [host:port | ws://…] | --pid PID`: profile marked functions in a running process, then detach. */
 import type { Argv, CommandModule } from 'yargs';
-import { attachProfile } from '../../attach';
+import { attachProfile, listTarget } from '../../attach';
+import type { ScriptListing } from '../../agent/agent';
 import type { AttachEnd } from '../../attach';
 import { UsageError } from '../../errors';
 import { DEFAULT_GC_EVERY } from '../../run';
@@ -21,6 +22,7 @@ interface AttachArgs extends OutputArgs {
   calls?: number;
   'gc-every': number;
   live?: boolean;
+  list: boolean;
 }
 
 const ENDINGS: Record<AttachEnd, string> = {
@@ -54,6 +56,11 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         .option('duration', { type: 'number', describe: 'Detach after SECONDS' })
         .option('calls', { type: 'number', describe: 'Detach after N calls of the marked functions' })
         .option('gc-every', { type: 'number', default: DEFAULT_GC_EVERY, describe: 'Full GC every N hits, outside every reading' })
+        .option('list', {
+          type: 'boolean',
+          default: false,
+          describe: "List the process's scripts and their functions (marked ones starred), then detach",
+        })
         .option('live', {
           type: 'boolean',
           describe: 'Redraw the tables while attached (default: when stdout is a terminal; --no-live for a progress line)',
@@ -66,6 +73,18 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
     if (args.duration !== undefined && !(args.duration > 0)) throw new UsageError('--duration takes a number of seconds above 0');
     if (args.calls !== undefined && !(Number.isInteger(args.calls) && args.calls > 0)) {
       throw new UsageError('--calls takes a whole number above 0');
+    }
+    if (args.list) {
+      const { label, scripts } = await listTarget({
+        address: args.address,
+        pid: args.pid,
+        allowRemote: args['allow-remote'],
+        functions: args.function,
+        markers: args.markers,
+        includeNodeModules: args['include-node-modules'],
+      });
+      process.stdout.write(renderListing(label, scripts));
+      return;
     }
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
@@ -102,3 +121,13 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
     }
   },
 };
+
+function renderListing(label: string, scripts: ScriptListing[]): string {
+  const out = [`Scripts of ${label} (* marked; mark with // @profile, --function NAME or --line FILE:LINE):`, ''];
+  for (const script of scripts) {
+    out.push(script.error ? `${script.file}  (not parsed: ${script.error})` : script.file);
+    for (const f of script.functions) out.push(`  ${f.marked ? '*' : ' '} ${String(f.line).padStart(5)}  ${f.name}`);
+  }
+  if (scripts.length === 0) out.push('(no scripts of the program are loaded yet)');
+  return out.join('\n') + '\n';
+}
