@@ -5,12 +5,15 @@
  * 1. Overhead per profiled line execution: fixtures/bench-lines.js (a 10-line function called 10,000 times), its
  *    own timing of the calls, profiled and not.
  * 2. Wall-clock ratio profiled / unprofiled for fixtures/allocate.js (whole process, start to end).
- * 3. Accuracy: each line of fixtures/exact.js against V8's own accounting of the same statement.
+ * 3. Requests per second of an HTTP server, unprofiled, attached, attached with the live view's reports, detached.
+ * 4. Accuracy: each line of fixtures/exact.js against V8's own accounting of the same statement.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runProfile } from '../src/run';
+import { attachProfile } from '../src/attach';
 import { DEFAULT_NODE_FLAGS } from '../src/target/launch';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -92,10 +95,59 @@ async function accuracy(): Promise<void> {
   );
 }
 
+/** Requests per second of fixtures/targets/server.js, unprofiled, attached (with and without the live view's reports). */
+async function attachOverhead(): Promise<void> {
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', fixture('targets/server.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  while (!/ready \d+/.test(out) || !/ws:\/\/\S+/.test(err)) await new Promise((r) => setTimeout(r, 20));
+  const port = Number(/ready (\d+)/.exec(out)![1]);
+  const ws = /ws:\/\/\S+/.exec(err)![0];
+  const rate = async (n: number): Promise<number> => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) await get(port);
+    return n / (Number(process.hrtime.bigint() - start) / 1e9);
+  };
+  await rate(200); // warm up
+  const base = await rate(500);
+  const measureAttached = async (liveReports: boolean): Promise<number> => {
+    const abort = new AbortController();
+    const profiling = attachProfile({ address: ws, signal: abort.signal, liveReports, onProgress: () => undefined });
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = await rate(500);
+    abort.abort();
+    await profiling;
+    return r;
+  };
+  const attached = await measureAttached(false);
+  const live = await measureAttached(true);
+  const after = await rate(500);
+  child.kill();
+  console.log('## Attach: fixtures/targets/server.js, sequential requests over loopback');
+  console.log(
+    `unprofiled ${base.toFixed(0)} req/s, attached ${attached.toFixed(0)} req/s (${(base / attached).toFixed(1)}x slower), ` +
+      `attached with live view reports ${live.toFixed(0)} req/s, after detach ${after.toFixed(0)} req/s\n`,
+  );
+}
+
+function get(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      })
+      .on('error', reject);
+  });
+}
+
 async function main(): Promise<void> {
   console.log(`lineprof bench, node ${process.version}, ${new Date().toISOString()}\n`);
   await overheadPerLine();
   await wallClock();
+  await attachOverhead();
   await accuracy();
 }
 
