@@ -101,6 +101,7 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       hits = message.hits;
       heapUsed = message.heapUsed;
       if (message.report) lastReport = fresh = message.report;
+      if (message.exiting) targetGone = true;
     } catch {
       // not ours
     }

@@ -13,6 +13,7 @@ interface Attached {
   agent: Agent;
   timer?: NodeJS.Timeout;
   binding?: string;
+  onExit?: () => void;
 }
 
 type Holder = { [KEY]?: Attached };
@@ -31,6 +32,8 @@ export interface ProgressMessage {
   /** The process's JS heap in use now (bytes). */
   heapUsed: number;
   report?: AgentReport;
+  /** The process is exiting: this is the last message, with the final report. */
+  exiting?: boolean;
 }
 
 function current(): Agent {
@@ -71,6 +74,21 @@ export function start(config: AgentConfig, progress?: ProgressChannel): { functi
       (send as (payload: string) => void)(JSON.stringify(message));
     }, progress.everyMs);
     attached.timer.unref();
+    // A process that exits while a debugger is connected waits for it to disconnect (DESIGN.md §6): tell the
+    // controller, with the final figures, so that it disconnects and the exit goes on.
+    attached.onExit = () => {
+      const send = (globalThis as Record<string, unknown>)[progress.binding];
+      if (typeof send !== 'function') return;
+      const message: ProgressMessage = {
+        calls: agent.callCount(),
+        hits: agent.hitCount(),
+        heapUsed: process.memoryUsage().heapUsed,
+        report: agent.report(true),
+        exiting: true,
+      };
+      (send as (payload: string) => void)(JSON.stringify(message));
+    };
+    process.on('exit', attached.onExit);
   }
   const report = agent.report(false);
   return { functions: report.functions.length, warnings: report.warnings };
@@ -83,6 +101,7 @@ function remove(): void {
   if (!attached) return;
   attached.agent.stop();
   if (attached.timer) clearInterval(attached.timer);
+  if (attached.onExit) process.removeListener('exit', attached.onExit);
   if (attached.binding) delete (globalThis as Record<string, unknown>)[attached.binding];
   delete holder[KEY];
 }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as os from 'node:os';
+import CDP from 'chrome-remote-interface';
 import { attachProfile } from '../../src/attach';
 import type { AttachOutcome } from '../../src/attach';
 import { InspectorSession } from '../../src/inspector/session';
@@ -105,31 +106,58 @@ test('SIGINT to lineprof attach detaches, prints what was gathered, and the serv
   }
 });
 
-test('a target that dies while attached: lineprof says so and prints what it gathered', async () => {
+for (const how of ['exits (SIGTERM, closes its server)', 'is killed (SIGKILL)'] as const) {
+  test(`a target that ${how} while attached: lineprof says so and prints what it gathered`, async () => {
+    const server = await startServer({ inspect: true });
+    try {
+      const cli = startCli(['attach', server.ws!]);
+      await new Promise((r) => setTimeout(r, 1200));
+      for (let i = 0; i < 3; i++) await request(server.port);
+      await new Promise((r) => setTimeout(r, 1200)); // a progress report with the figures has gone out
+      if (how.startsWith('exits')) {
+        server.child.kill('SIGTERM');
+        await new Promise((r) => server.child.once('exit', r));
+      } else {
+        await server.stop();
+      }
+      const r = await cli.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /the target exited/);
+      assert.match(r.stdout, /Function: handle \(lines 10-14\): 3 calls/);
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+test('attaching while another debugger client is connected works, and leaves that client working', async () => {
   const server = await startServer({ inspect: true });
+  const devtools = await CDP({ target: server.ws!, local: true });
   try {
-    const cli = startCli(['attach', server.ws!]);
-    await new Promise((r) => setTimeout(r, 1200));
+    await devtools.Debugger.enable({});
+    const profiling = attachProfile({ address: server.ws, calls: 3 });
+    await new Promise((r) => setTimeout(r, 800));
     for (let i = 0; i < 3; i++) await request(server.port);
-    await new Promise((r) => setTimeout(r, 1200)); // a progress report with the figures has gone out
-    await server.stop();
-    const r = await cli.done;
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /the target exited/);
-    assert.match(r.stdout, /Function: handle \(lines 10-14\): 3 calls/);
+    assert.equal((await profiling).result.functions[0]!.calls, 3);
+    const { result } = await devtools.Runtime.evaluate({ expression: '6 * 7' });
+    assert.equal(result.value, 42);
   } finally {
+    await devtools.close();
     await server.stop();
   }
 });
 
-test('attach errors are one line: nothing listening, not an inspector, remote address, no such PID', async () => {
+test('attach errors are one line: nothing listening, not an inspector, remote address, no such PID, a refusing ws URL, not Node', async () => {
   const server = await startServer({ inspect: false });
+  const notNode = spawn('sleep', ['30'], { stdio: 'ignore' });
   try {
     const cases: Array<[string[], RegExp]> = [
       [['attach', '127.0.0.1:1'], /^lineprof: nothing is listening on 127\.0\.0\.1:1: start the program with node --inspect/],
       [['attach', `127.0.0.1:${server.port}`], /is not a Node\.js inspector/],
       [['attach', '10.1.2.3:9229'], /not a loopback address: the inspector has no authentication.*--allow-remote/],
       [['attach', '--pid', '999999999'], /there is no process with PID 999999999/],
+      [['attach', 'ws://127.0.0.1:1/00000000-0000-0000-0000-000000000000'], /could not connect to the inspector at ws:\/\/127\.0\.0\.1:1/],
+      [['attach', '--pid', String(notNode.pid)], new RegExp(`process ${notNode.pid} is not a Node\\.js process`)],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(args);
@@ -139,6 +167,7 @@ test('attach errors are one line: nothing listening, not an inspector, remote ad
       assert.match(lines[0]!, message);
     }
   } finally {
+    notNode.kill();
     await server.stop();
   }
 });
