@@ -13,6 +13,7 @@ import { buildFunctionProfiles } from './model/result';
 import { SCHEMA_VERSION } from './model/types';
 import type { AgentConfig, AgentReport, ProfileResult } from './model/types';
 import { DEFAULT_GC_EVERY, warningsOf } from './run';
+import type { ProfileOptions } from './run';
 import { parseLineSelector } from './selection/selectors';
 import { resolveEndpoint } from './target/endpoint';
 import type { EndpointRequest } from './target/endpoint';
@@ -24,13 +25,7 @@ const ATTACHED_MODULE = path.join(__dirname, 'agent', 'attached.js');
 const POLL_MS = 250;
 const PROGRESS_BINDING = '__lineprofProgress';
 
-export interface AttachOptions extends EndpointRequest {
-  functions?: string[];
-  lines?: string[];
-  markers?: boolean;
-  includeNodeModules?: boolean;
-  gcEvery?: number;
-  calibrationSamples?: number;
+export interface AttachOptions extends EndpointRequest, ProfileOptions {
   /** Stop after this long. */
   durationMs?: number;
   /** Stop once the marked functions have been called this many times. */

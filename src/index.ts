@@ -9,9 +9,9 @@
  * ```
  */
 export { runProfile, startRun, NOTHING_MARKED } from './run';
-export type { RunOptions, RunOutcome, RunHandle } from './run';
-export { attachProfile } from './attach';
-export type { AttachOptions, AttachOutcome, AttachEnd } from './attach';
+export type { RunOptions, RunOutcome, RunHandle, ProfileOptions } from './run';
+export { attachProfile, listTarget } from './attach';
+export type { AttachOptions, AttachOutcome, AttachEnd, AttachProgress } from './attach';
 export { renderText } from './report/text';
 export { renderJson, parseResultJson } from './report/json';
 export { formatBytes, BYTE_UNITS } from './report/format';

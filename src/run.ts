@@ -18,12 +18,8 @@ import { launchTarget } from './target/launch';
 import type { TargetExit } from './target/launch';
 import { VERSION } from './version';
 
-export interface RunOptions {
-  /** The script to run, as the user named it (resolved against `cwd`). */
-  script: string;
-  args?: string[];
-  /** Extra flags for `node` itself. */
-  nodeArgs?: string[];
+/** What to profile and how: the same for `run` and `attach`. */
+export interface ProfileOptions {
   /** `--function NAME`: plain (`load`) or qualified (`Store.load`). */
   functions?: string[];
   /** `--line FILE:LINE`. */
@@ -34,6 +30,14 @@ export interface RunOptions {
   /** lineprof runs a full GC every this many hits, outside every interval (default 2048; 0 turns it off). */
   gcEvery?: number;
   calibrationSamples?: number;
+}
+
+export interface RunOptions extends ProfileOptions {
+  /** The script to run, as the user named it (resolved against `cwd`). */
+  script: string;
+  args?: string[];
+  /** Extra flags for `node` itself. */
+  nodeArgs?: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Where the script's stderr goes (default: this process's). */

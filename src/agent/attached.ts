@@ -61,33 +61,26 @@ export function start(config: AgentConfig, progress?: ProgressChannel): { functi
   }
   if (progress) {
     attached.binding = progress.binding;
-    let tick = 0;
-    attached.timer = setInterval(() => {
-      const send = (globalThis as Record<string, unknown>)[progress.binding];
-      if (typeof send !== 'function') return;
+    const send = (extra: Partial<ProgressMessage>): void => {
+      const binding = (globalThis as Record<string, unknown>)[progress.binding];
+      if (typeof binding !== 'function') return;
       const message: ProgressMessage = {
         calls: agent.callCount(),
         hits: agent.hitCount(),
         heapUsed: process.memoryUsage().heapUsed,
+        ...extra,
       };
-      if (++tick % progress.reportEvery === 0) message.report = agent.report(false);
-      (send as (payload: string) => void)(JSON.stringify(message));
-    }, progress.everyMs);
+      (binding as (payload: string) => void)(JSON.stringify(message));
+    };
+    let tick = 0;
+    attached.timer = setInterval(
+      () => send(++tick % progress.reportEvery === 0 ? { report: agent.report(false) } : {}),
+      progress.everyMs,
+    );
     attached.timer.unref();
     // A process that exits while a debugger is connected waits for it to disconnect (DESIGN.md §6): tell the
     // controller, with the final figures, so that it disconnects and the exit goes on.
-    attached.onExit = () => {
-      const send = (globalThis as Record<string, unknown>)[progress.binding];
-      if (typeof send !== 'function') return;
-      const message: ProgressMessage = {
-        calls: agent.callCount(),
-        hits: agent.hitCount(),
-        heapUsed: process.memoryUsage().heapUsed,
-        report: agent.report(true),
-        exiting: true,
-      };
-      (send as (payload: string) => void)(JSON.stringify(message));
-    };
+    attached.onExit = () => send({ report: agent.report(true), exiting: true });
     process.on('exit', attached.onExit);
   }
   const report = agent.report(false);
