@@ -53,6 +53,20 @@ export interface LineStats {
   thrownIntervals: number;
 }
 
+/** Line figures, zero unless given. */
+export function lineStatsOf(figures: Partial<LineStats>): LineStats {
+  return {
+    occurrences: 0,
+    allocatedBytes: 0,
+    netBytes: 0,
+    externalBytes: 0,
+    peakHeapInUse: 0,
+    gcIntervals: 0,
+    thrownIntervals: 0,
+    ...figures,
+  };
+}
+
 export interface FunctionStats {
   calls: number;
   /** Calls still open when the figures were taken (a generator never exhausted, a call in progress). */
@@ -199,15 +213,7 @@ export class Attributor {
     const lines = this.functions[fn]!.lines;
     let stats = lines.get(line);
     if (!stats) {
-      stats = {
-        occurrences: 0,
-        allocatedBytes: 0,
-        netBytes: 0,
-        externalBytes: 0,
-        peakHeapInUse: 0,
-        gcIntervals: 0,
-        thrownIntervals: 0,
-      };
+      stats = lineStatsOf({});
       lines.set(line, stats);
     }
     return stats;

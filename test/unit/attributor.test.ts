@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Attributor } from '../../src/attribution/attributor';
+import { Attributor, lineStatsOf } from '../../src/attribution/attributor';
 import type { FunctionStats, LineStats, Reading } from '../../src/attribution/attributor';
 import { LocationKind } from '../../src/breakpoints/plan';
 
@@ -14,17 +14,7 @@ const r = (heap: number, more: Partial<Reading> = {}): Reading => ({
   ...more,
 });
 
-/** Expected line figures, zero unless given. */
-const lineStats = (s: Partial<LineStats>): LineStats => ({
-  occurrences: 0,
-  allocatedBytes: 0,
-  netBytes: 0,
-  externalBytes: 0,
-  peakHeapInUse: 0,
-  gcIntervals: 0,
-  thrownIntervals: 0,
-  ...s,
-});
+const lineStats = lineStatsOf;
 
 /**
  * Two marked functions:

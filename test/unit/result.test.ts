@@ -1,19 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LineStats } from '../../src/attribution/attributor';
+import { lineStatsOf } from '../../src/attribution/attributor';
 import { buildFunctionProfiles } from '../../src/model/result';
 import type { AgentFunctionReport, AgentReport, LineProfile } from '../../src/model/types';
 
-const stats = (s: Partial<LineStats>): LineStats => ({
-  occurrences: 0,
-  allocatedBytes: 0,
-  netBytes: 0,
-  externalBytes: 0,
-  peakHeapInUse: 0,
-  gcIntervals: 0,
-  thrownIntervals: 0,
-  ...s,
-});
+const stats = lineStatsOf;
 
 const fnReport = (over: Partial<AgentFunctionReport>): AgentFunctionReport => ({
   name: 'load',
