@@ -317,6 +317,7 @@ export class Agent {
         isAsync: fn.isAsync,
         isGenerator: fn.isGenerator,
         instrumentedLines: [...instrumented].sort((a, b) => a - b),
+        sourceMapURL: event.sourceMapURL || undefined,
       });
     }
   }

@@ -48,6 +48,8 @@ export interface AgentFunctionReport {
   lines: Array<[number, LineStats]>;
   /** Lines that carry at least one recording breakpoint (lines that can show figures). */
   instrumentedLines: number[];
+  /** The script's `sourceMappingURL`, when it has one (applied by the controller). */
+  sourceMapURL?: string;
 }
 
 export interface AgentReport {
