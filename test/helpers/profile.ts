@@ -8,8 +8,12 @@ import type { FunctionProfile, LineProfile } from '../../src/model/types';
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
 
-/** Flags that make V8's object sizes independent of JIT timing (DESIGN.md §1), for byte-exact comparisons. */
-export const STABLE_TIER = ['--no-opt', '--no-sparkplug'];
+/**
+ * Flags for byte-exact comparisons: object sizes independent of JIT timing (DESIGN.md §1), and functions compiled
+ * eagerly: with lazy compilation, in some runs (about half, in some directories) every interval carried ~2.8 KB
+ * more than calibration saw (docs/limitations.md).
+ */
+export const STABLE_TIER = ['--no-opt', '--no-sparkplug', '--no-lazy'];
 
 export interface Profiled extends RunOutcome {
   stdout: string;
