@@ -19,9 +19,10 @@ test('a loop header runs count + 1 times, its body count times, and the body hol
   const body = line(f, 'rows.push(new Array(1000)');
   assert.equal(header.occurrences, 51);
   assert.equal(body.occurrences, 50);
-  // 50 arrays, plus the rows array growing and V8 bookkeeping (feedback vectors, buffer refills): at most 32 KiB more.
+  // 50 arrays, plus the rows array growing and V8 bookkeeping (feedback vectors, buffer refills): typically 9 KiB
+  // more; a busy CI machine has shown +46 KiB once (GC timing), so at most 64 KiB more.
   assert.ok(body.allocatedBytes >= 50 * ARRAY_1000 - 512, `body ${body.allocatedBytes}`);
-  assert.ok(body.allocatedBytes <= 50 * ARRAY_1000 + 32_768, `body ${body.allocatedBytes}`);
+  assert.ok(body.allocatedBytes <= 50 * ARRAY_1000 + 65_536, `body ${body.allocatedBytes}, gc ${body.gcAffected}`);
   assert.ok(Math.abs(header.allocatedBytes) <= 51 * 128, `header ${header.allocatedBytes}`);
 });
 
