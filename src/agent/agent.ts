@@ -109,7 +109,13 @@ export class Agent {
     const fn = runInThisContext(source, { filename: CALIBRATION_URL }) as (n: number) => number;
     const probe = this.probeScript;
     this.probeScript = undefined;
-    this.recorder.measureBreakCost(probe.ids, () => fn(100));
+    const { breakCost, trusted } = this.recorder.measureBreakCostChecked(probe.ids, () => fn(100));
+    if (!trusted) {
+      this.warnings.push(
+        `lineprof could not measure its per-hit cost reliably and assumed ${breakCost} B: figures may be off by a ` +
+          'few hundred bytes per occurrence',
+      );
+    }
     this.recorder.exclude(() => {
       for (const breakpointId of probe.breakpoints) this.main.post('Debugger.removeBreakpoint', { breakpointId });
       for (const id of probe.ids) this.removeCalibration(id);
