@@ -53,9 +53,9 @@ function main(): void {
   }
   send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
   inspector.waitForDebugger();
-  // The controller only needed the go-ahead. An open inspector port would let any local user run code in the
-  // program; closing it waits for the controller, which disconnects right after its go-ahead.
-  inspector.close();
+  // The inspector port stays open on 127.0.0.1 (a random port and an unguessable path), as with node --inspect:
+  // closing it here, while the controller disconnects, was followed once by a crash of the program (SIGSEGV) in
+  // CI, and a profiler must not do that.
   watchLifeline(config.lifelineFd);
 
   const finish = (): void => send(config.channelFd, { type: 'report', report: agent.report(true) });

@@ -47,9 +47,10 @@ test('ESM: main module, a static import called during its own evaluation, a dyna
   assert.equal(fn(outcome, 'inMain').calls, 1);
   assert.equal(fn(outcome, 'duringEvaluation').calls, 2);
   assert.equal(fn(outcome, 'dynamic').calls, 1);
-  // One call: the array, plus what V8 allocates on a function's first call (feedback, lazy compilation): < 4 KiB.
+  // One call: the array, plus what V8 allocates on a function's first call (feedback, lazy compilation, counted by
+  // allocation buffer in old space, so it can also come out below): within 2 KiB below and 4 KiB above.
   const dynamic = line(fn(outcome, 'dynamic'), 'new Array(3000)');
-  assert.ok(dynamic.allocatedBytes >= arrayOf(3000) - 64 && dynamic.allocatedBytes <= arrayOf(3000) + 4096, `dynamic ${dynamic.allocatedBytes}`);
+  assert.ok(dynamic.allocatedBytes >= arrayOf(3000) - 2048 && dynamic.allocatedBytes <= arrayOf(3000) + 4096, `dynamic ${dynamic.allocatedBytes}`);
 });
 
 test('an unmatched --function is reported as a warning after the run', async () => {
