@@ -99,11 +99,6 @@ function remove(): void {
   delete holder[KEY];
 }
 
-/** Completed and open calls of the marked functions so far (cheap: no report is built). */
-export function calls(): number {
-  return current().callCount();
-}
-
 /** The figures so far, without disturbing open calls. */
 export function snapshot(): AgentReport {
   return current().report(false);

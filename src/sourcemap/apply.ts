@@ -44,18 +44,17 @@ async function mapFunction(fn: AgentFunctionReport, loaded: LoadedSourceMap): Pr
       const pos = consumer.originalPositionFor({ line, column: 0, bias: SourceMapConsumer.LEAST_UPPER_BOUND });
       return pos.source && pos.line ? { source: pos.source, line: pos.line } : undefined;
     };
-    // The function's original source: where its first line maps.
-    const head = originalOf(fn.startLine) ?? rangeOrigins(fn, originalOf)[0];
+    // Each generated line of the function, mapped once; the function's original source is where its first mapped
+    // line goes.
+    const origins: Array<{ source: string; line: number } | undefined> = [];
+    for (let line = fn.startLine; line <= fn.endLine; line++) origins.push(originalOf(line));
+    const head = origins.find((o) => o !== undefined);
     if (!head) return [fn];
     const mapped = new Map<number, LineStats>();
     const unmapped: Array<[number, LineStats]> = [];
-    const originalLines: number[] = [];
-    for (let line = fn.startLine; line <= fn.endLine; line++) {
-      const o = originalOf(line);
-      if (o && o.source === head.source) originalLines.push(o.line);
-    }
+    const originalLines = origins.filter((o) => o?.source === head.source).map((o) => o!.line);
     for (const [line, stats] of fn.lines) {
-      const o = originalOf(line);
+      const o = origins[line - fn.startLine];
       if (!o || o.source !== head.source) {
         unmapped.push([line, stats]);
         continue;
@@ -91,18 +90,6 @@ async function mapFunction(fn: AgentFunctionReport, loaded: LoadedSourceMap): Pr
   } finally {
     consumer.destroy();
   }
-}
-
-function rangeOrigins(
-  fn: AgentFunctionReport,
-  originalOf: (line: number) => { source: string; line: number } | undefined,
-): Array<{ source: string; line: number }> {
-  const found: Array<{ source: string; line: number }> = [];
-  for (let line = fn.startLine; line <= fn.endLine; line++) {
-    const o = originalOf(line);
-    if (o) found.push(o);
-  }
-  return found;
 }
 
 function resolveSource(source: string, loaded: LoadedSourceMap): string {
