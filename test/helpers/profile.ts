@@ -60,3 +60,18 @@ export function assertBytes(actual: number, expected: number, tolerance: number,
     throw new Error(`${what}: ${actual} B, expected ${expected} B ± ${tolerance} B (off by ${actual - expected} B)`);
   }
 }
+
+/**
+ * Runs a byte-asserting test body (a fresh profile and its checks), and once more if it fails. On a busy machine V8
+ * now and then accounts tens of KB of old space to an interval the program did not allocate in (seen once in CI:
+ * +51,808 B on one line of a 120 KB recursion; docs/limitations.md). A failure that repeats on a second run is a
+ * real one; a first failure is kept as a diagnostic in the test output, so that how often it happens stays visible.
+ */
+export async function measureTwice(t: { diagnostic(message: string): void }, attempt: () => Promise<void>): Promise<void> {
+  try {
+    await attempt();
+  } catch (first) {
+    t.diagnostic(`first run failed, measuring again: ${first instanceof Error ? first.message : String(first)}`);
+    await attempt();
+  }
+}
