@@ -290,16 +290,10 @@ export function describeExit(exit: TargetExit): string {
 
 /** What the user should know about the figures of a run, beyond the tables. */
 export function warningsOf(report: AgentReport): string[] {
-  const suspended = report.functions.filter((f) => f.isAsync || f.isGenerator).map((f) => f.name);
   return [
     ...report.warnings,
     ...report.unmatched.functions.map((f) => `--function ${f} matched no function in the scripts the program loaded`),
     ...report.unmatched.lines.map((l) => `--line ${l} matched no function: that file was not loaded`),
-    ...[...new Set(suspended)].map(
-      (name) =>
-        `${name} is an async function or a generator: lineprof does not yet separate what ran while it was ` +
-        'suspended, so lines with await or yield include other code (see docs/limitations.md)',
-    ),
   ];
 }
 

@@ -278,7 +278,7 @@ export class Agent {
         restrictToFunction: true,
       });
       const planned = planLocations(fn, locations, parsed.lineStarts);
-      const fnIndex = this.attributor.addFunction();
+      const fnIndex = this.attributor.addFunction({ returnUnseen: fn.isAsync && fn.isGenerator });
       const instrumented = new Set<number>();
       for (const p of planned) {
         const id = this.attributor.addLocation({
@@ -287,6 +287,7 @@ export class Agent {
           offset: p.offset,
           kind: p.kind,
           opensCall: p.opensCall,
+          maySuspend: p.maySuspend,
         });
         this.locationLines[id] = `${p.line}:${p.columnNumber0}${p.kind === 2 ? 'r' : p.kind === 1 ? 'e' : ''}`;
         try {

@@ -12,6 +12,13 @@
  * Frames are told apart by stack depth: a reading deeper than the open frame is a new call; a reading shallower
  * closes the frames above it; a reading at a function's entry location that no loop can repeat, at the depth of an
  * open frame of the same function, means the open frame was left by a throw and a new call began.
+ *
+ * Suspension (async functions, generators): an interval that starts at a location followed by an `await` or `yield`
+ * (before the next location) may contain a suspension of the call, during which any other code runs. Such an
+ * interval is not charged to the line: its bytes are reported as the line's `suspendedBytes`, and left out of the
+ * function's totals. A call left at such a location is parked, not closed; the next hit of its function that does
+ * not begin a new call resumes a parked call. Calls parked at the same place are interchangeable: whichever resumes,
+ * the same figures go to the same lines, so ten concurrent calls add up without telling them apart.
  */
 import { LocationKind } from '../breakpoints/plan';
 
@@ -21,6 +28,8 @@ export interface AttributedLocation {
   offset: number;
   kind: LocationKind;
   opensCall: boolean;
+  /** An `await` or `yield` lies between this location and the next: the interval from here may be a suspension. */
+  maySuspend: boolean;
 }
 
 /**
@@ -51,6 +60,13 @@ export interface LineStats {
   gcIntervals: number;
   /** Intervals closed because the call was left by a throw (charged up to the next reading). */
   thrownIntervals: number;
+  /** Times a call was suspended on this line (an `await` or `yield`): resumed later, or still suspended at the end. */
+  suspensions: number;
+  /**
+   * Bytes allocated on the JS heap, by any code, from the start of the line until the call resumed: what ran while
+   * it was suspended, with the line's own part before and after the suspension. Not in allocatedBytes/netBytes.
+   */
+  suspendedBytes: number;
 }
 
 /** Line figures, zero unless given. */
@@ -63,6 +79,8 @@ export function lineStatsOf(figures: Partial<LineStats>): LineStats {
     peakHeapInUse: 0,
     gcIntervals: 0,
     thrownIntervals: 0,
+    suspensions: 0,
+    suspendedBytes: 0,
     ...figures,
   };
 }
@@ -84,16 +102,30 @@ interface Frame {
   offset: number;
   at: Reading;
   openedAt: Reading;
+  /** Whether the current location's interval may contain a suspension (see the rule above). */
+  maySuspend: boolean;
+  /** What the call's suspended intervals added, kept out of its totals. */
+  suspendedHeap: number;
+  suspendedFreed: number;
+  suspendedExternal: number;
 }
 
 export class Attributor {
   private readonly locations: AttributedLocation[] = [];
   private readonly functions: FunctionStats[] = [];
   private readonly stack: Frame[] = [];
+  /** Calls suspended at an `await` or `yield`, in the order they were left. */
+  private readonly parked: Frame[] = [];
+  private readonly returnUnseen: boolean[] = [];
   /** The call the last hit belonged to, while it is still open. */
   private lastFrame: Frame | undefined;
 
-  addFunction(): number {
+  /**
+   * `returnUnseen`: V8 never hits an async generator's return location, so one of its calls that stops without being
+   * at an `await` or `yield` has finished, not thrown.
+   */
+  addFunction(kind: { returnUnseen?: boolean } = {}): number {
+    this.returnUnseen.push(kind.returnUnseen === true);
     this.functions.push({
       calls: 0,
       openCalls: 0,
@@ -120,6 +152,8 @@ export class Attributor {
     const loc = this.locations[locationId];
     const top = this.stack[this.stack.length - 1];
     if (!loc || !top || top !== this.lastFrame || top.fn !== loc.fn || loc.kind === LocationKind.Entry) return undefined;
+    // A generator resumed by a caller at another depth continues "the same call" as far as hits can tell.
+    if (top.maySuspend) return undefined;
     return top.depth;
   }
 
@@ -128,20 +162,40 @@ export class Attributor {
     this.lastFrame = undefined;
     if (!loc) return;
     const stack = this.stack;
-    // Frames deeper than this reading were left without reaching a return location: a throw.
-    while (stack.length > 0 && stack[stack.length - 1]!.depth > depth) this.close(reading, true);
+    // Frames deeper than this reading were left without reaching a return location: suspended, or a throw.
+    while (stack.length > 0 && stack[stack.length - 1]!.depth > depth) this.leave(reading);
     let top: Frame | undefined = stack[stack.length - 1];
     if (top && top.depth === depth && (top.fn !== loc.fn || this.opensNewCall(top, loc))) {
-      this.close(reading, true);
+      this.leave(reading);
       top = undefined;
     }
     if (top && top.depth === depth) {
-      this.charge(top, reading, false);
+      if (top.maySuspend) this.chargeSuspended(top, reading);
+      else this.charge(top, reading, false);
     } else {
-      top = { fn: loc.fn, depth, line: -1, offset: -1, at: reading, openedAt: reading };
+      const resumed = loc.kind === LocationKind.Entry && loc.opensCall ? undefined : this.unpark(loc.fn);
+      if (resumed) {
+        this.chargeSuspended(resumed, reading);
+        resumed.depth = depth;
+        top = resumed;
+      } else {
+        top = {
+          fn: loc.fn,
+          depth,
+          line: -1,
+          offset: -1,
+          at: reading,
+          openedAt: reading,
+          maySuspend: false,
+          suspendedHeap: 0,
+          suspendedFreed: 0,
+          suspendedExternal: 0,
+        };
+        this.functions[loc.fn]!.calls++;
+      }
       stack.push(top);
-      this.functions[loc.fn]!.calls++;
     }
+    top.maySuspend = loc.maySuspend;
     if (loc.kind === LocationKind.Return) {
       top.at = reading;
       this.close(reading, false);
@@ -170,9 +224,58 @@ export class Attributor {
   finish(reading: Reading): void {
     this.lastFrame = undefined;
     while (this.stack.length > 0) {
-      this.functions[this.stack[this.stack.length - 1]!.fn]!.openCalls++;
+      const frame = this.stack[this.stack.length - 1]!;
+      if (!this.returnUnseen[frame.fn] || frame.maySuspend) this.functions[frame.fn]!.openCalls++;
+      // Left at an await or yield: the call is suspended, and has been since its last reading.
+      if (frame.maySuspend) this.chargeSuspended(frame, reading);
       this.close(reading, false);
     }
+    // Calls still suspended (a generator never exhausted, an await never settled): their last interval is a
+    // suspension that has not ended.
+    for (const frame of this.parked.splice(0)) {
+      this.functions[frame.fn]!.openCalls++;
+      this.chargeSuspended(frame, reading);
+      this.stack.push(frame);
+      this.close(reading, false);
+    }
+  }
+
+  /** A call left without reaching a return location: parked if it may be suspended there, else closed by a throw. */
+  private leave(reading: Reading): void {
+    const frame = this.stack[this.stack.length - 1]!;
+    if (frame.maySuspend) {
+      this.stack.pop();
+      this.parked.push(frame);
+    } else {
+      this.close(reading, !this.returnUnseen[frame.fn]);
+    }
+  }
+
+  /**
+   * The call of this function suspended longest ago, taken off the parked list; else one still on the stack at a
+   * location where it may have been suspended without any reading showing it left (an async call suspended, then a
+   * deeper stack resumes another: nothing shallower came to take it off the stack).
+   */
+  private unpark(fn: number): Frame | undefined {
+    const i = this.parked.findIndex((f) => f.fn === fn);
+    if (i >= 0) return this.parked.splice(i, 1)[0];
+    const j = this.stack.findIndex((f) => f.fn === fn && f.maySuspend);
+    return j < 0 ? undefined : this.stack.splice(j, 1)[0];
+  }
+
+  /** The interval since the frame's last reading spans a suspension: reported apart and kept out of its totals. */
+  private chargeSuspended(frame: Frame, reading: Reading): void {
+    const heap = reading.heap - frame.at.heap;
+    const freed = reading.freed - frame.at.freed;
+    const external = reading.external - frame.at.external;
+    frame.suspendedHeap += heap;
+    frame.suspendedFreed += freed;
+    frame.suspendedExternal += external;
+    frame.at = reading;
+    if (frame.line < 0) return;
+    const stats = this.lineStats(frame.fn, frame.line);
+    stats.suspensions++;
+    stats.suspendedBytes += heap + freed;
   }
 
   /** Calls of one function so far (open ones included). */
@@ -201,12 +304,14 @@ export class Attributor {
     const frame = this.stack.pop()!;
     if (frame.at !== reading) this.charge(frame, reading, thrown);
     // A call's totals count once however deep the recursion: only the outermost open call of a function adds them.
-    if (this.stack.some((f) => f.fn === frame.fn)) return;
+    // A call of the function below this one that may be suspended is not enclosing it: its interval is reported as
+    // suspended, so it will not hold this call's bytes.
+    if (this.stack.some((f) => f.fn === frame.fn && !f.maySuspend)) return;
     const fn = this.functions[frame.fn]!;
-    const net = reading.heap - frame.openedAt.heap;
+    const net = reading.heap - frame.openedAt.heap - frame.suspendedHeap;
     fn.netBytes += net;
-    fn.allocatedBytes += net + (reading.freed - frame.openedAt.freed);
-    fn.externalBytes += reading.external - frame.openedAt.external;
+    fn.allocatedBytes += net + (reading.freed - frame.openedAt.freed - frame.suspendedFreed);
+    fn.externalBytes += reading.external - frame.openedAt.external - frame.suspendedExternal;
   }
 
   private lineStats(fn: number, line: number): LineStats {

@@ -31,6 +31,11 @@ export interface PlannedLocation {
   kind: LocationKind;
   /** Entry location that no loop can repeat, so a hit there always begins a new call. */
   opensCall: boolean;
+  /**
+   * The interval that starts here may contain a suspension of the call (an `await` or `yield` lies between this
+   * location and the next one): it is reported as time suspended, not charged to the line.
+   */
+  maySuspend: boolean;
 }
 
 /**
@@ -65,7 +70,12 @@ export function planLocations(
       offset,
       kind,
       opensCall: kind === LocationKind.Entry && !fn.repeatRanges.some(([s, e]) => offset >= s && offset < e),
+      maySuspend: false,
     });
+  });
+  planned.forEach((location, i) => {
+    const next = planned[i + 1]?.offset ?? fn.end + 1;
+    location.maySuspend = fn.suspensionOffsets.some((s) => s >= location.offset && s < next);
   });
   return planned;
 }

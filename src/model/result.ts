@@ -32,6 +32,8 @@ function toProfile(fn: AgentFunctionReport): FunctionProfile {
       memUsageBytes: s && s.peakHeapInUse > 0 ? s.peakHeapInUse : null,
       gcAffected: s?.gcIntervals ?? 0,
       thrownIntervals: s?.thrownIntervals ?? 0,
+      suspensions: s?.suspensions ?? 0,
+      suspendedBytes: s?.suspendedBytes ?? 0,
     };
   });
   return {
@@ -71,6 +73,8 @@ function mergeProfiles(a: FunctionProfile, b: FunctionProfile): FunctionProfile 
         memUsageBytes: peaks.length > 0 ? Math.max(...peaks) : null,
         gcAffected: l.gcAffected + o.gcAffected,
         thrownIntervals: l.thrownIntervals + o.thrownIntervals,
+        suspensions: l.suspensions + o.suspensions,
+        suspendedBytes: l.suspendedBytes + o.suspendedBytes,
       };
     }),
   };

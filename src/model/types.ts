@@ -80,6 +80,13 @@ export interface LineProfile {
   gcAffected: number;
   /** Occurrences ended by a throw, charged up to the next reading. */
   thrownIntervals: number;
+  /** Times a call was suspended on this line (`await`, `yield`). */
+  suspensions: number;
+  /**
+   * Bytes allocated by any code from the start of the line until the call resumed, over its suspensions: what ran
+   * while the call was suspended. Not in allocatedBytes or netBytes, nor in the function's totals.
+   */
+  suspendedBytes: number;
 }
 
 export interface FunctionProfile {

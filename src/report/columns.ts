@@ -34,6 +34,13 @@ export const COLUMNS: readonly ColumnDefinition[] = [
     meaning: 'change of memory held outside the JS heap by ArrayBuffers, typed arrays and Buffers',
   },
   { title: 'Occurrences', jsonField: 'occurrences', meaning: 'times the line ran' },
+  {
+    title: 'Suspended',
+    jsonField: 'suspendedBytes',
+    meaning:
+      'async functions and generators only: bytes allocated by any code from the start of the line until the call ' +
+      'resumed after an await or yield on it, with the number of suspensions (suspensions); not in the other figures',
+  },
   { title: 'Line Contents', jsonField: 'content', meaning: 'the source line' },
 ];
 

@@ -25,6 +25,11 @@ export function parseResultJson(text: string, origin: string): ProfileResult {
     );
   }
   v.functions.forEach((fn, i) => checkFunction(fn, `${origin}: functions[${i}]`));
+  // Results saved before suspensions were reported have no such fields: nothing was suspended in them.
+  for (const fn of v.functions) for (const line of fn.lines) {
+    line.suspensions ??= 0;
+    line.suspendedBytes ??= 0;
+  }
   return v as ProfileResult;
 }
 

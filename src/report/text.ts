@@ -25,11 +25,23 @@ export function renderText(result: ProfileResult, format: ByteFormat): string {
         '! left by a throw here.',
       'Figures include what each line\'s calls allocated. See `lineprof run --help` or docs/columns.md.',
     );
+    if (result.functions.some(hasSuspensions)) {
+      out.push(
+        'Suspended = bytes allocated (by any code) while the call waited at an await or yield on the line, ' +
+          'with its suspensions: not in the line\'s other figures.',
+      );
+    }
   }
   return out.join('\n') + '\n';
 }
 
+function hasSuspensions(fn: FunctionProfile): boolean {
+  return fn.lines.some((line) => line.suspensions > 0);
+}
+
 export function renderFunction(fn: FunctionProfile, format: ByteFormat): string[] {
+  // The Suspended column appears for functions that were suspended (async functions and generators) only.
+  const suspended = hasSuspensions(fn);
   const callText = `${fn.calls} call${fn.calls === 1 ? '' : 's'}` + (fn.openCalls > 0 ? `, ${fn.openCalls} unfinished` : '');
   const header =
     pad('Line #', 6, 'right') +
@@ -38,8 +50,9 @@ export function renderFunction(fn: FunctionProfile, format: ByteFormat): string[
     pad('Allocated', NUM_WIDTH, 'right') +
     pad('External', NUM_WIDTH, 'right') +
     pad('Occurrences', 13, 'right') +
+    (suspended ? pad('Suspended', NUM_WIDTH + 6, 'right') : '') +
     '   Line Contents';
-  const rows = fn.lines.map((line) => renderLine(line, format));
+  const rows = fn.lines.map((line) => renderLine(line, format, suspended));
   return [
     `Function: ${fn.name} (lines ${fn.startLine}-${fn.endLine}): ${callText}`,
     '',
@@ -52,7 +65,7 @@ export function renderFunction(fn: FunctionProfile, format: ByteFormat): string[
   ];
 }
 
-function renderLine(line: LineProfile, format: ByteFormat): string {
+function renderLine(line: LineProfile, format: ByteFormat, suspendedColumn: boolean): string {
   const ran = line.occurrences > 0 || line.memUsageBytes !== null;
   const bytes = (n: number) => (ran ? formatBytes(n, format) : '');
   const mark = (line.gcAffected > 0 ? '*' : '') + (line.thrownIntervals > 0 ? '!' : '');
@@ -63,9 +76,15 @@ function renderLine(line: LineProfile, format: ByteFormat): string {
     pad(bytes(line.allocatedBytes), NUM_WIDTH, 'right') +
     pad(bytes(line.externalBytes), NUM_WIDTH, 'right') +
     pad(ran ? String(line.occurrences) : '', 13, 'right') +
+    (suspendedColumn ? pad(suspendedCell(line, format), NUM_WIDTH + 6, 'right') : '') +
     '   ' +
     line.content
   ).trimEnd();
+}
+
+/** `1.2 MiB (3x)`: bytes allocated while suspended on the line, and how many suspensions. */
+function suspendedCell(line: LineProfile, format: ByteFormat): string {
+  return line.suspensions > 0 ? `${formatBytes(line.suspendedBytes, format)} (${line.suspensions}x)` : '';
 }
 
 function pad(text: string, width: number, align: 'left' | 'right'): string {

@@ -23,6 +23,11 @@ export interface SourceFunction {
   markedByComment: boolean;
   /** Ranges of this function's own code (not nested functions') that a loop may execute more than once. */
   repeatRanges: Array<[number, number]>;
+  /**
+   * Offsets in this function's own code where it may suspend: each `await` and `yield`, and for a `for await` loop
+   * the end of its iterable and the end of the loop (where each next iteration is awaited). Sorted.
+   */
+  suspensionOffsets: number[];
 }
 
 export interface ParsedSource {
@@ -175,7 +180,7 @@ function describe(
     isAsync: fn.async === true,
     isGenerator: fn.generator === true,
     markedByComment: anchors.some((a) => isMarkedAt(a, markers, comments, source)),
-    repeatRanges: collectRepeatRanges(body),
+    ...collectControlFlow(body),
   };
 }
 
@@ -290,28 +295,35 @@ function countNewlines(text: string): number {
 }
 
 /**
- * Parts of a function that can run more than once per call: a loop's test, update and body, a for-of/for-in's binding
- * and body. A break location outside them runs at most once per call, so it can open a new frame without doubt.
+ * Walks a function's own code (not nested functions'). Repeat ranges: parts that can run more than once per call (a
+ * loop's test, update and body, a for-of/for-in's binding and body); a break location outside them runs at most once
+ * per call, so it can open a new frame without doubt. Suspension offsets: where the call can be suspended.
  */
-function collectRepeatRanges(body: AnyNode): Array<[number, number]> {
-  const ranges: Array<[number, number]> = [];
+function collectControlFlow(body: AnyNode): Pick<SourceFunction, 'repeatRanges' | 'suspensionOffsets'> {
+  const repeatRanges: Array<[number, number]> = [];
+  const suspensionOffsets: number[] = [];
   const visit = (node: AnyNode): void => {
     if (isFunction(node)) return;
     switch (node.type) {
       case 'ForStatement': {
         const init = node.init as AnyNode | null;
-        ranges.push([init ? init.end : node.start, node.end]);
+        repeatRanges.push([init ? init.end : node.start, node.end]);
         break;
       }
       case 'ForInStatement':
       case 'ForOfStatement': {
         const right = node.right as AnyNode;
-        ranges.push([node.start, right.start], [right.end, node.end]);
+        repeatRanges.push([node.start, right.start], [right.end, node.end]);
+        if (node.await === true) suspensionOffsets.push(right.end, node.end - 1);
         break;
       }
       case 'WhileStatement':
       case 'DoWhileStatement':
-        ranges.push([node.start, node.end]);
+        repeatRanges.push([node.start, node.end]);
+        break;
+      case 'AwaitExpression':
+      case 'YieldExpression':
+        suspensionOffsets.push(node.start);
         break;
     }
     for (const key of Object.keys(node)) {
@@ -323,5 +335,5 @@ function collectRepeatRanges(body: AnyNode): Array<[number, number]> {
     }
   };
   visit(body);
-  return ranges;
+  return { repeatRanges, suspensionOffsets: suspensionOffsets.sort((a, b) => a - b) };
 }

@@ -114,5 +114,7 @@ function sumStats(a: LineStats, b: LineStats): LineStats {
     peakHeapInUse: Math.max(a.peakHeapInUse, b.peakHeapInUse),
     gcIntervals: a.gcIntervals + b.gcIntervals,
     thrownIntervals: a.thrownIntervals + b.thrownIntervals,
+    suspensions: a.suspensions + b.suspensions,
+    suspendedBytes: a.suspendedBytes + b.suspendedBytes,
   };
 }

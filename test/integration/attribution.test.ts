@@ -103,9 +103,3 @@ test('20,000 iterations that allocate nothing show (almost) nothing', async (t) 
       `header ${header.allocatedBytes} B, body ${body.allocatedBytes} B`);
   });
 });
-
-test('an async function is profiled with a warning about suspension', async () => {
-  const outcome = await profileFixture('targets/async.js');
-  assert.equal(fn(outcome, 'load').calls >= 1, true);
-  assert.ok(outcome.result.warnings.some((w) => w.startsWith('load is an async function or a generator')));
-});

@@ -27,7 +27,7 @@ function setup() {
   const A = at.addFunction();
   const B = at.addFunction();
   const loc = (fn: number, line: number, offset: number, kind = LocationKind.Body, opensCall = false): number =>
-    at.addLocation({ fn, line, offset, kind, opensCall });
+    at.addLocation({ fn, line, offset, kind, opensCall, maySuspend: false });
   const a = {
     entry: loc(A, 2, 20, LocationKind.Entry, true),
     l3: loc(A, 3, 30),
@@ -379,5 +379,87 @@ describe('Attributor', () => {
     at.hit(a.ret, 1, r(60));
     assert.equal(fnStats(A).calls, 1);
     assert.equal(fnStats(A).netBytes, 60);
+  });
+});
+
+describe('Attributor: suspension (async functions, generators)', () => {
+  /** One async function: entry on line 2, `await` on line 3, line 4 after it, return on line 5. */
+  function asyncSetup(kind: { returnUnseen?: boolean } = {}) {
+    const at = new Attributor();
+    const F = at.addFunction(kind);
+    const add = (line: number, kindOf: LocationKind, opensCall = false, maySuspend = false): number =>
+      at.addLocation({ fn: F, line, offset: line * 10, kind: kindOf, opensCall, maySuspend });
+    const entry = add(2, LocationKind.Entry, true);
+    const awaits = add(3, LocationKind.Body, false, true);
+    const after = add(4, LocationKind.Body);
+    const ret = add(5, LocationKind.Return);
+    const stats = (): FunctionStats => at.snapshot()[F]!;
+    return { at, entry, awaits, after, ret, stats };
+  }
+
+  test('what ran while the call was suspended is reported apart, not in the line or the totals', () => {
+    const { at, entry, awaits, after, ret, stats } = asyncSetup();
+    at.hit(entry, 3, r(0));
+    at.hit(awaits, 3, r(100)); // line 2 allocated 100
+    // Suspended: other code allocates 5000; the call resumes from the event loop at depth 1
+    at.hit(after, 1, r(5100));
+    at.hit(ret, 1, r(5300)); // line 4 allocated 200
+    const s = stats();
+    assert.deepEqual(s.lines.get(3), lineStats({ occurrences: 1, suspensions: 1, suspendedBytes: 5000 }));
+    assert.equal(s.lines.get(4)!.allocatedBytes, 200);
+    assert.equal(s.allocatedBytes, 300);
+    assert.equal(s.calls, 1);
+    assert.equal(s.openCalls, 0);
+  });
+
+  test('ten concurrent calls, resumed in another order and at other depths: everything adds up', () => {
+    const { at, entry, awaits, after, ret, stats } = asyncSetup();
+    let heap = 0;
+    for (let i = 0; i < 10; i++) {
+      at.hit(entry, 5, r(heap));
+      heap += 10;
+      at.hit(awaits, 5, r(heap));
+      heap += 1;
+    }
+    // Resumed from deeper and shallower stacks than where they started (timers, microtasks).
+    for (let i = 0; i < 10; i++) {
+      heap += 1000; // other code while suspended
+      at.hit(after, i % 2 === 0 ? 7 : 2, r(heap));
+      heap += 20;
+      at.hit(ret, i % 2 === 0 ? 7 : 2, r(heap));
+    }
+    const s = stats();
+    assert.equal(s.calls, 10);
+    assert.equal(s.openCalls, 0);
+    assert.equal(s.lines.get(2)!.allocatedBytes, 100);
+    assert.equal(s.lines.get(4)!.allocatedBytes, 200);
+    assert.equal(s.lines.get(3)!.suspensions, 10);
+    assert.equal(s.allocatedBytes, 300);
+  });
+
+  test('a generator resumed by its caller at the same depth continues its call; never finished is unfinished', () => {
+    const { at, entry, awaits, after, stats } = asyncSetup();
+    at.hit(entry, 4, r(0));
+    at.hit(awaits, 4, r(50)); // yield
+    at.hit(after, 4, r(1050)); // the consumer allocated 1000 meanwhile
+    at.hit(awaits, 4, r(1060));
+    at.finish(r(3060)); // suspended at the end
+    const s = stats();
+    assert.equal(s.calls, 1);
+    assert.equal(s.openCalls, 1);
+    assert.deepEqual(s.lines.get(3), lineStats({ occurrences: 2, suspensions: 2, suspendedBytes: 3000 }));
+    assert.equal(s.allocatedBytes, 60);
+  });
+
+  test('an async generator that stops off a suspension point has finished (its return is never hit)', () => {
+    const { at, entry, after, stats } = asyncSetup({ returnUnseen: true });
+    at.hit(entry, 4, r(0));
+    at.hit(after, 4, r(10));
+    at.hit(entry, 4, r(30)); // a new call at the same depth
+    at.finish(r(40));
+    const s = stats();
+    assert.equal(s.calls, 2);
+    assert.equal(s.openCalls, 0);
+    assert.equal(s.lines.get(4)!.thrownIntervals, 0);
   });
 });

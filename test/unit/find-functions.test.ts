@@ -378,3 +378,25 @@ describe('computeLineStarts / lineOfOffset', () => {
     },
   );
 });
+
+describe('suspension offsets', () => {
+  test('await, yield and for await in the function itself, not in nested functions', () => {
+    const source = [
+      'async function f(xs) {',
+      '  const a = await one();',
+      '  for await (const x of xs) use(x);',
+      '  const inner = async () => { await two(); };',
+      '}',
+      'function* g() { yield 1; yield* other(); }',
+    ].join('\n');
+    const [f, inner, g] = parseSource(source).functions;
+    assert.equal(inner!.name, 'inner');
+    const at = (text: string, from = 0) => source.indexOf(text, from);
+    const forAwait = at('for await');
+    const loopEnd = at('use(x);') + 'use(x);'.length;
+    assert.deepEqual(f!.suspensionOffsets, [at('await one'), at(' of xs') + ' of xs'.length, loopEnd - 1]);
+    assert.deepEqual(inner!.suspensionOffsets, [at('await two')]);
+    assert.deepEqual(g!.suspensionOffsets, [at('yield 1'), at('yield*')]);
+    assert.ok(forAwait > 0);
+  });
+});

@@ -185,4 +185,37 @@ describe('planLocations', () => {
   test('no locations give an empty plan', () => {
     assert.deepEqual(planLocations(fn('build'), [], parsed.lineStarts), []);
   });
+
+  test('a location followed by an await or yield before the next location may suspend (recorded V8 locations)', () => {
+    const source = [
+      'async function f(a) {', //             0
+      '  const x = mk(1);', //                1
+      '  const y = await g(mk(2));', //       2
+      '  return y;', //                       3
+      '}', //                                 4
+      'function* gen() {', //                 5
+      '  const a = mk(5);', //                6
+      '  yield a;', //                        7
+      '}', //                                 8
+      '',
+    ].join('\n');
+    const parsedSource = parseSource(source);
+    // What Debugger.getPossibleBreakpoints reported for this source on Node 20.
+    const locations: CdpBreakLocation[] = [
+      { lineNumber: 1, columnNumber: 12, type: 'call' },
+      { lineNumber: 2, columnNumber: 12 },
+      { lineNumber: 2, columnNumber: 18, type: 'call' },
+      { lineNumber: 2, columnNumber: 20, type: 'call' },
+      { lineNumber: 3, columnNumber: 2 },
+      { lineNumber: 3, columnNumber: 11, type: 'return' },
+      { lineNumber: 6, columnNumber: 12, type: 'call' },
+      { lineNumber: 7, columnNumber: 2 },
+      { lineNumber: 8, columnNumber: 0, type: 'return' },
+    ];
+    const [f, gen] = parsedSource.functions;
+    const suspending = (fnOf: SourceFunction) =>
+      planLocations(fnOf, locations, parsedSource.lineStarts).filter((p) => p.maySuspend).map((p) => p.line);
+    assert.deepEqual(suspending(f!), [3]);
+    assert.deepEqual(suspending(gen!), [8]);
+  });
 });

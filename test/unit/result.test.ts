@@ -56,6 +56,8 @@ const unran = (line: number, content: string): LineProfile => ({
   memUsageBytes: null,
   gcAffected: 0,
   thrownIntervals: 0,
+  suspensions: 0,
+  suspendedBytes: 0,
 });
 
 describe('buildFunctionProfiles', () => {
@@ -101,6 +103,8 @@ describe('buildFunctionProfiles', () => {
           memUsageBytes: 4096,
           gcAffected: 1,
           thrownIntervals: 0,
+          suspensions: 0,
+          suspendedBytes: 0,
         },
         {
           line: 12,
@@ -112,6 +116,8 @@ describe('buildFunctionProfiles', () => {
           memUsageBytes: 5000,
           gcAffected: 0,
           thrownIntervals: 1,
+          suspensions: 0,
+          suspendedBytes: 0,
         },
         unran(13, '}'),
       ],
@@ -167,6 +173,8 @@ describe('buildFunctionProfiles', () => {
       memUsageBytes: 3000,
       gcAffected: 1,
       thrownIntervals: 1,
+      suspensions: 0,
+      suspendedBytes: 0,
     });
     // A line that ran in one copy only keeps that copy's figures
     assert.equal(p.lines[2]!.occurrences, 3);

@@ -28,6 +28,7 @@ const fnNamed = (name: string): SourceFunction => ({
   isGenerator: false,
   markedByComment: false,
   repeatRanges: [],
+  suspensionOffsets: [],
 });
 
 // Line numbers:            1                    2              3                    4               5      6
