@@ -16,7 +16,7 @@ import { DEFAULT_GC_EVERY, warningsOf } from './run';
 import type { ProfileOptions } from './run';
 import { parseLineSelector } from './selection/selectors';
 import { resolveEndpoint } from './target/endpoint';
-import { applySourceMaps } from './sourcemap/apply';
+import { separateUnmappedLines } from './sourcemap/apply';
 import type { EndpointRequest } from './target/endpoint';
 import { VERSION } from './version';
 import type { ProgressChannel, ProgressMessage } from './agent/attached';
@@ -152,7 +152,7 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       report = await call<AgentReport>('finish');
       attached = false;
     }
-    const mapped = await applySourceMaps(report);
+    const mapped = separateUnmappedLines(report);
     return { result: toResult(mapped, endpoint.label, startedAt, ended), ended: targetGone ? 'target-exit' : ended };
   } finally {
     if (attached && !targetGone) {

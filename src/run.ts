@@ -15,7 +15,7 @@ import { parseSource } from './selection/find-functions';
 import { innermostFunctionAt, parseLineSelector } from './selection/selectors';
 import type { LineSelector, SelectionSpec } from './selection/selectors';
 import { launchTarget } from './target/launch';
-import { applySourceMaps } from './sourcemap/apply';
+import { separateUnmappedLines } from './sourcemap/apply';
 import type { TargetExit } from './target/launch';
 import { VERSION } from './version';
 
@@ -134,7 +134,7 @@ export function startRun(options: RunOptions): RunHandle {
 
     const exit = await target.exited;
     const agentReport = target.latestReport();
-    const report = agentReport && (await applySourceMaps(agentReport));
+    const report = agentReport && separateUnmappedLines(agentReport);
     debug('target exit %o, report %s', exit, report ? 'received' : 'missing');
     if (!report) {
       throw new TargetError(

@@ -9,7 +9,7 @@
  * runs right after the recording one, with no user code between. (A second session would cost every hit one more
  * notification, ~12 µs.)
  */
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { runInThisContext } from 'node:vm';
 import { Attributor } from '../attribution/attributor';
@@ -17,8 +17,11 @@ import { planLocations } from '../breakpoints/plan';
 import type { CdpBreakLocation } from '../breakpoints/plan';
 import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../selection/find-functions';
 import type { ParsedSource } from '../selection/find-functions';
-import { functionNameMatches, mayContainSelection, selectFunctions } from '../selection/selectors';
-import type { SelectedFunction } from '../selection/selectors';
+import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../selection/selectors';
+import type { SelectedFunction, SelectionSpec } from '../selection/selectors';
+import { loadSourceMap, originalViewOf } from '../sourcemap/load';
+import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../sourcemap/original';
+import type { OriginalLayout, OriginalView } from '../sourcemap/original';
 import type { AgentConfig, AgentFunctionReport, AgentReport } from '../model/types';
 import { InspectorConnection } from './inspector-connection';
 import type { ScriptParsedEvent } from './inspector-connection';
@@ -200,7 +203,7 @@ export class Agent {
       return;
     }
     try {
-      this.recorder.exclude(() => this.instrumentScript(event, (parsed, file) => selectFunctions(parsed, file, this.config.selection)));
+      this.recorder.exclude(() => this.instrumentScript(event, (parsed, file, view) => this.select(parsed, file, view)));
     } catch (err) {
       this.warnings.push(`could not instrument ${event.url}: ${(err as Error).message}`);
     }
@@ -237,20 +240,48 @@ export class Agent {
     }
   }
 
+  /**
+   * What the user marked in this script: in the JavaScript V8 runs, and through its source map in the original
+   * sources (a `--line` in an original file is matched there only: the generated file may have the same name).
+   */
+  private select(parsed: ParsedSource, file: string | null, view: OriginalView | undefined): SelectedFunction[] {
+    const spec = this.config.selection;
+    if (!view) return selectFunctions(parsed, file, spec);
+    const generatedSpec: SelectionSpec = { ...spec, lines: spec.lines.filter((l) => !view.files.includes(l.file)) };
+    const mapped = selectThroughMap(parsed, view, spec);
+    for (const l of mapped.matchedLines) this.matchedLines.add(`${l.file}:${l.line}`);
+    return mergeSelections(selectFunctions(parsed, file, generatedSpec), mapped.selected);
+  }
+
+  /** The script's original sources through its source map; a map that cannot be read is reported once. */
+  private originalView(event: ScriptParsedEvent, file: string | null): OriginalView | undefined {
+    if (!event.sourceMapURL || !file) return undefined;
+    try {
+      return originalViewOf(loadSourceMap(file, event.sourceMapURL));
+    } catch (err) {
+      // Same words as the controller's, which keeps one of each.
+      this.warnings.push(`could not read the source map of ${file} (${(err as Error).message}): its lines are the generated ones`);
+      return undefined;
+    }
+  }
+
   private isCandidate(url: string): boolean {
     return isProgramScript(url, this.config.includeNodeModules);
   }
 
   private instrumentScript(
     event: ScriptParsedEvent,
-    select: (parsed: ParsedSource, file: string) => SelectedFunction[],
+    select: (parsed: ParsedSource, file: string | null, view: OriginalView | undefined) => SelectedFunction[],
   ): void {
     const { scriptSource: source } = this.main.post<{ scriptSource: string }>('Debugger.getScriptSource', {
       scriptId: event.scriptId,
     });
     const file = fileOf(event.url);
     const spec = this.config.selection;
-    if (!this.probeScript && !mayContainSelection(source, file, spec)) return;
+    const view = this.probeScript ? undefined : this.originalView(event, file);
+    if (!this.probeScript && !mayContainSelection(source, file, spec) && !(view && viewMayContainSelection(view, spec))) {
+      return;
+    }
     let parsed: ParsedSource;
     try {
       parsed = parseSource(source, event.isModule ? 'module' : 'script');
@@ -262,9 +293,10 @@ export class Agent {
       throw err;
     }
     const lines = splitLines(source);
-    for (const { fn, reasons } of select(parsed, file)) {
+    for (const { fn, reasons } of select(parsed, file, view)) {
       for (const name of spec.functions) if (functionNameMatches(name, fn)) this.matchedFunctions.add(name);
       for (const l of spec.lines) {
+        if (view?.files.includes(l.file)) continue; // matched through the map, in original lines
         if (l.file === file && l.line >= fn.startLine && l.line <= fn.endLine) this.matchedLines.add(`${l.file}:${l.line}`);
       }
       const at = (offset: number) => {
@@ -277,7 +309,16 @@ export class Agent {
         end: at(Math.min(fn.end + 1, source.length)),
         restrictToFunction: true,
       });
-      const planned = planLocations(fn, locations, parsed.lineStarts);
+      // A source-mapped function is kept in its original lines (a minified script may hold it on one line).
+      const layout = view
+        ? layoutThroughMap(fn, locations.map((l) => ({ line: l.lineNumber + 1, column: l.columnNumber ?? 0 })), parsed, view)
+        : undefined;
+      const planned = planLocations(
+        fn,
+        locations,
+        parsed.lineStarts,
+        layout ? (line, column) => layout.lineAt(line, column) ?? -line : undefined,
+      );
       const fnIndex = this.attributor.addFunction({ returnUnseen: fn.isAsync && fn.isGenerator });
       const instrumented = new Set<number>();
       for (const p of planned) {
@@ -288,6 +329,7 @@ export class Agent {
           kind: p.kind,
           opensCall: p.opensCall,
           maySuspend: p.maySuspend,
+          inReturnStatement: p.inReturnStatement,
         });
         this.locationLines[id] = `${p.line}:${p.columnNumber0}${p.kind === 2 ? 'r' : p.kind === 1 ? 'e' : ''}`;
         try {
@@ -311,20 +353,30 @@ export class Agent {
         });
         if (this.setCalibration(id)) this.recorder.expectCalibration(id);
       }
-      this.functions.push({
-        index: fnIndex,
-        name: fn.name,
+      const generated = {
         url: event.url,
         file,
         startLine: fn.startLine,
-        startColumn: fn.start - parsed.lineStarts[fn.startLine - 1]!,
         endLine: fn.endLine,
         source: lines.slice(fn.startLine - 1, fn.endLine),
+      };
+      const original = layout && view && {
+        url: pathToFileURL(layout.file).href,
+        file: layout.file,
+        startLine: layout.startLine,
+        endLine: layout.endLine,
+        source: originalLines(view, layout),
+      };
+      this.functions.push({
+        index: fnIndex,
+        name: fn.name,
+        ...(original ?? generated),
+        startColumn: original ? layout!.startColumn : fn.start - parsed.lineStarts[fn.startLine - 1]!,
         reasons,
         isAsync: fn.isAsync,
         isGenerator: fn.isGenerator,
         instrumentedLines: [...instrumented].sort((a, b) => a - b),
-        sourceMapURL: event.sourceMapURL || undefined,
+        ...(original ? { generated } : {}),
       });
     }
   }
@@ -341,6 +393,12 @@ function isProgramScript(url: string, includeNodeModules: boolean): boolean {
 function withoutIndex(meta: FunctionMeta): Omit<FunctionMeta, 'index'> {
   const { index: _index, ...rest } = meta;
   return rest;
+}
+
+/** The original text of the function's lines (blank where the original source is not available). */
+function originalLines(view: OriginalView, layout: OriginalLayout): string[] {
+  const text = view.contentOf(layout.file)?.split(/\r?\n/) ?? [];
+  return Array.from({ length: layout.endLine - layout.startLine + 1 }, (_, i) => text[layout.startLine - 1 + i] ?? '');
 }
 
 function fileOf(url: string): string {

@@ -30,6 +30,8 @@ export interface AttributedLocation {
   opensCall: boolean;
   /** An `await` or `yield` lies between this location and the next: the interval from here may be a suspension. */
   maySuspend: boolean;
+  /** A `(return)` location inside a `return` statement: arriving there is an occurrence of its line. */
+  inReturnStatement?: boolean;
 }
 
 /**
@@ -197,6 +199,11 @@ export class Attributor {
     }
     top.maySuspend = loc.maySuspend;
     if (loc.kind === LocationKind.Return) {
+      if (loc.inReturnStatement && top.line !== loc.line) {
+        const stats = this.lineStats(loc.fn, loc.line);
+        stats.occurrences++;
+        if (reading.heapInUse > stats.peakHeapInUse) stats.peakHeapInUse = reading.heapInUse;
+      }
       top.at = reading;
       this.close(reading, false);
       return;

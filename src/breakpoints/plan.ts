@@ -24,7 +24,10 @@ export const enum LocationKind {
 export interface PlannedLocation {
   lineNumber0: number;
   columnNumber0: number;
-  /** 1-based line the location's time is charged to (generated source; source maps map it later). */
+  /**
+   * 1-based line the location's time is charged to: the generated line, or for a source-mapped script the original
+   * line (negated generated line where the location maps nowhere in the function's original file).
+   */
   line: number;
   /** Offset in the source, which orders locations within a line. */
   offset: number;
@@ -36,6 +39,11 @@ export interface PlannedLocation {
    * location and the next one): it is reported as time suspended, not charged to the line.
    */
   maySuspend: boolean;
+  /**
+   * A `(return)` location inside a `return` statement: its line ran even when V8 gives the statement no location
+   * of its own (`return text;`), so it counts an occurrence. The `(return)` at a closing brace does not.
+   */
+  inReturnStatement: boolean;
 }
 
 /**
@@ -47,6 +55,7 @@ export function planLocations(
   fn: SourceFunction,
   locations: CdpBreakLocation[],
   lineStarts: number[],
+  lineOf: (line: number, column: number) => number = (line) => line,
 ): PlannedLocation[] {
   const withOffsets = locations
     .map((loc) => {
@@ -59,18 +68,20 @@ export function planLocations(
   const planned: PlannedLocation[] = [];
   const seenLines = new Set<number>();
   withOffsets.forEach(({ loc, col, offset }, index) => {
-    const firstOnLine = !seenLines.has(loc.lineNumber);
-    seenLines.add(loc.lineNumber);
+    const line = lineOf(lineOfOffset(lineStarts, offset), col);
+    const firstOnLine = !seenLines.has(line);
+    seenLines.add(line);
     if (loc.type === 'call' && !firstOnLine && index !== 0) return;
     const kind = loc.type === 'return' ? LocationKind.Return : index === 0 ? LocationKind.Entry : LocationKind.Body;
     planned.push({
       lineNumber0: loc.lineNumber,
       columnNumber0: col,
-      line: lineOfOffset(lineStarts, offset),
+      line,
       offset,
       kind,
       opensCall: kind === LocationKind.Entry && !fn.repeatRanges.some(([s, e]) => offset >= s && offset < e),
       maySuspend: false,
+      inReturnStatement: kind === LocationKind.Return && fn.returnRanges.some(([s, e]) => offset >= s && offset <= e),
     });
   });
   planned.forEach((location, i) => {

@@ -48,8 +48,20 @@ export interface AgentFunctionReport {
   lines: Array<[number, LineStats]>;
   /** Lines that carry at least one recording breakpoint (lines that can show figures). */
   instrumentedLines: number[];
-  /** The script's `sourceMappingURL`, when it has one (applied by the controller). */
-  sourceMapURL?: string;
+  /**
+   * For a function of a source-mapped script: the generated code it was compiled to. Its figures are kept per
+   * original line; locations that map nowhere in the original file are kept under the negated generated line.
+   */
+  generated?: GeneratedCode;
+}
+
+export interface GeneratedCode {
+  url: string;
+  file: string;
+  startLine: number;
+  endLine: number;
+  /** Source text of the generated lines startLine..endLine. */
+  source: string[];
 }
 
 export interface AgentReport {

@@ -21,6 +21,11 @@ export interface SourceFunction {
   isGenerator: boolean;
   /** True when a `@profile` comment stands directly above the function (or its declaration), or just before it. */
   markedByComment: boolean;
+  /**
+   * Offsets a marker comment may precede: the function, its method or property, its declaration statement, the
+   * `export` around it. Through a source map they locate a marker in the original source.
+   */
+  anchors: number[];
   /** Ranges of this function's own code (not nested functions') that a loop may execute more than once. */
   repeatRanges: Array<[number, number]>;
   /**
@@ -28,6 +33,8 @@ export interface SourceFunction {
    * the end of its iterable and the end of the loop (where each next iteration is awaited). Sorted.
    */
   suspensionOffsets: number[];
+  /** Ranges of this function's own `return` statements. */
+  returnRanges: Array<[number, number]>;
 }
 
 export interface ParsedSource {
@@ -180,6 +187,7 @@ function describe(
     isAsync: fn.async === true,
     isGenerator: fn.generator === true,
     markedByComment: anchors.some((a) => isMarkedAt(a, markers, comments, source)),
+    anchors,
     ...collectControlFlow(body),
   };
 }
@@ -216,7 +224,7 @@ function nameOf(fn: AnyNode, ancestors: AnyNode[], anchors: number[], source: st
     if (declaration) anchors.push(declaration.start);
     declarationHolder = ancestors[i - 2];
   } else if (parent?.type === 'AssignmentExpression' && parent.right === fn) {
-    name = name ?? memberPath(parent.left as AnyNode);
+    name = name ?? withClassForThis(parent.left as AnyNode, memberPath(parent.left as AnyNode), ancestors);
     const stmt = ancestors[i - 1];
     if (stmt?.type === 'ExpressionStatement') anchors.push(stmt.start);
   } else if (parent?.type === 'ExportDefaultDeclaration') {
@@ -227,6 +235,26 @@ function nameOf(fn: AnyNode, ancestors: AnyNode[], anchors: number[], source: st
   const holder = declarationHolder?.type;
   if (holder === 'ExportNamedDeclaration' || holder === 'ExportDefaultDeclaration') anchors.push(declarationHolder!.start);
   return name;
+}
+
+/**
+ * `this.handler = () => …` inside a class's constructor is how compilers emit a class field (`handler = () => …` in
+ * TypeScript with an older target): named `Store.handler`, as the user wrote it.
+ */
+function withClassForThis(left: AnyNode, path: string[] | undefined, ancestors: AnyNode[]): string[] | undefined {
+  if (!path || path.length !== 1 || left.type !== 'MemberExpression' || (left.object as AnyNode).type !== 'ThisExpression') {
+    return path;
+  }
+  for (let i = ancestors.length - 1; i >= 2; i--) {
+    const node = ancestors[i]!;
+    if (isFunction(node) && node.type !== 'ArrowFunctionExpression') {
+      const method = ancestors[i - 1];
+      if (method?.type !== 'MethodDefinition') return path;
+      const cls = className(ancestors[i - 3]!, ancestors[i - 4]);
+      return cls ? [cls, path[0]!] : path;
+    }
+  }
+  return path;
 }
 
 function className(cls: AnyNode, parentOfClass: AnyNode | undefined): string | undefined {
@@ -299,8 +327,9 @@ function countNewlines(text: string): number {
  * loop's test, update and body, a for-of/for-in's binding and body); a break location outside them runs at most once
  * per call, so it can open a new frame without doubt. Suspension offsets: where the call can be suspended.
  */
-function collectControlFlow(body: AnyNode): Pick<SourceFunction, 'repeatRanges' | 'suspensionOffsets'> {
+function collectControlFlow(body: AnyNode): Pick<SourceFunction, 'repeatRanges' | 'suspensionOffsets' | 'returnRanges'> {
   const repeatRanges: Array<[number, number]> = [];
+  const returnRanges: Array<[number, number]> = [];
   const suspensionOffsets: number[] = [];
   const visit = (node: AnyNode): void => {
     if (isFunction(node)) return;
@@ -325,6 +354,9 @@ function collectControlFlow(body: AnyNode): Pick<SourceFunction, 'repeatRanges' 
       case 'YieldExpression':
         suspensionOffsets.push(node.start);
         break;
+      case 'ReturnStatement':
+        returnRanges.push([node.start, node.end]);
+        break;
     }
     for (const key of Object.keys(node)) {
       if (key === 'loc') continue;
@@ -335,5 +367,5 @@ function collectControlFlow(body: AnyNode): Pick<SourceFunction, 'repeatRanges' 
     }
   };
   visit(body);
-  return { repeatRanges, suspensionOffsets: suspensionOffsets.sort((a, b) => a - b) };
+  return { repeatRanges, suspensionOffsets: suspensionOffsets.sort((a, b) => a - b), returnRanges };
 }

@@ -71,3 +71,14 @@ export function innermostFunctionAt(parsed: ParsedSource, line: number): SourceF
   }
   return best;
 }
+
+/** Two selections of one source as one: each function once, with the reasons of both. */
+export function mergeSelections(a: SelectedFunction[], b: SelectedFunction[]): SelectedFunction[] {
+  const byStart = new Map<number, SelectedFunction>();
+  for (const { fn, reasons } of [...a, ...b]) {
+    const entry = byStart.get(fn.start) ?? { fn, reasons: [] };
+    for (const reason of reasons) if (!entry.reasons.includes(reason)) entry.reasons.push(reason);
+    byStart.set(fn.start, entry);
+  }
+  return [...byStart.values()].sort((x, y) => x.fn.start - y.fn.start);
+}

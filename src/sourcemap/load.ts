@@ -3,8 +3,10 @@
  * to the script), read from disk as c8 does.
  */
 import * as fs from 'node:fs';
+import { SourceMap } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { OriginalPosition, OriginalView } from './original';
 
 export interface RawSourceMap {
   version: number;
@@ -43,4 +45,57 @@ function parseMap(text: string): RawSourceMap {
     throw new Error('not a version 3 source map');
   }
   return map;
+}
+
+/** The absolute path of one of the map's sources. */
+export function resolveSource(source: string, loaded: LoadedSourceMap): string {
+  if (source.startsWith('file:')) return fileURLToPath(source);
+  return path.resolve(loaded.directory, loaded.map.sourceRoot ?? '', source);
+}
+
+/**
+ * A synchronous view of the original sources through the map (the agent must decide what to instrument while V8
+ * reports the script, before it runs): Node's own SourceMap for the lookups, sourcesContent or the disk for the text.
+ */
+export function originalViewOf(loaded: LoadedSourceMap): OriginalView {
+  const lookup = new SourceMap(loaded.map as never);
+  const files = loaded.map.sources.map((source) => resolveSource(source, loaded));
+  const byRaw = new Map(loaded.map.sources.map((source, i) => [source, files[i]!]));
+  const contents = new Map<string, string | undefined>();
+  return {
+    files,
+    originalOf(line: number, column: number): OriginalPosition | undefined {
+      // findEntry gives the mapping at or before the position, possibly on an earlier line: use this line's own.
+      let entry = lookup.findEntry(line - 1, column) as Partial<NodeSourceMapEntry>;
+      if (entry.generatedLine !== line - 1) entry = lookup.findEntry(line - 1, Number.MAX_SAFE_INTEGER) as Partial<NodeSourceMapEntry>;
+      if (entry.generatedLine !== line - 1 || entry.originalSource === undefined || entry.originalLine === undefined) {
+        return undefined;
+      }
+      const file = byRaw.get(entry.originalSource) ?? resolveSource(entry.originalSource, loaded);
+      return { file, line: entry.originalLine + 1, column: entry.originalColumn ?? 0 };
+    },
+    contentOf(file: string): string | undefined {
+      if (!contents.has(file)) {
+        const i = files.indexOf(file);
+        let text = i >= 0 ? loaded.map.sourcesContent?.[i] ?? undefined : undefined;
+        if (text === undefined) {
+          try {
+            text = fs.readFileSync(file, 'utf8');
+          } catch {
+            text = undefined;
+          }
+        }
+        contents.set(file, text);
+      }
+      return contents.get(file);
+    },
+  };
+}
+
+interface NodeSourceMapEntry {
+  generatedLine: number;
+  generatedColumn: number;
+  originalSource: string;
+  originalLine: number;
+  originalColumn: number;
 }

@@ -29,6 +29,8 @@ const fnNamed = (name: string): SourceFunction => ({
   markedByComment: false,
   repeatRanges: [],
   suspensionOffsets: [],
+  anchors: [],
+  returnRanges: [],
 });
 
 // Line numbers:            1                    2              3                    4               5      6

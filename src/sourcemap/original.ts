@@ -1,0 +1,163 @@
+/**
+ * The original source through a source map, for the two things the agent must know before a script runs: what the
+ * user marked there (a `// @profile` comment in a TypeScript file, which compilers and bundlers may strip from the
+ * JavaScript they emit; `--line app.ts:42` in the original's line numbers), and which original line each break
+ * location belongs to (a minified or bundled script can hold a whole function on one generated line). Pure: the
+ * caller gives the lookup from generated to original positions and the original files' text.
+ */
+import { lineOfOffset } from '../selection/find-functions';
+import type { ParsedSource, SourceFunction } from '../selection/find-functions';
+import type { LineSelector, MarkReason, SelectedFunction, SelectionSpec } from '../selection/selectors';
+
+export interface OriginalPosition {
+  /** Absolute path of the original file. */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 0-based. */
+  column: number;
+}
+
+export interface OriginalView {
+  /** The original position of a generated one (1-based line, 0-based column); undefined where nothing maps. */
+  originalOf(line: number, column: number): OriginalPosition | undefined;
+  /** The text of an original file (the map's sourcesContent, or the file on disk), when there is one. */
+  contentOf(file: string): string | undefined;
+  /** The original files the map names (absolute paths). */
+  readonly files: readonly string[];
+}
+
+const MARKER = /(^|\s|\*)@profile\b/;
+
+/** Whether the original sources may hold anything the spec selects (a marker, or a --line in one of them). */
+export function viewMayContainSelection(view: OriginalView, spec: SelectionSpec): boolean {
+  if (spec.lines.some((l) => view.files.includes(l.file))) return true;
+  return spec.markers && view.files.some((file) => view.contentOf(file)?.includes('@profile') === true);
+}
+
+export interface MappedSelection {
+  selected: SelectedFunction[];
+  /** The `--line` selectors in an original file that found their function. */
+  matchedLines: LineSelector[];
+}
+
+/** The generated functions the original source marks or a `--line` in an original file selects. */
+export function selectThroughMap(parsed: ParsedSource, view: OriginalView, spec: SelectionSpec): MappedSelection {
+  const matchedLines: LineSelector[] = [];
+  const selected = new Map<SourceFunction, MarkReason[]>();
+  const add = (fn: SourceFunction, reason: MarkReason): void => {
+    const reasons = selected.get(fn) ?? [];
+    if (!reasons.includes(reason)) reasons.push(reason);
+    selected.set(fn, reasons);
+  };
+  const originalAt = (offset: number): OriginalPosition | undefined => {
+    const line = lineOfOffset(parsed.lineStarts, offset);
+    return view.originalOf(line, offset - parsed.lineStarts[line - 1]!);
+  };
+  if (spec.markers) {
+    const linesOf = new Map<string, string[] | undefined>();
+    const originalLines = (file: string): string[] | undefined => {
+      if (!linesOf.has(file)) linesOf.set(file, view.contentOf(file)?.split(/\r?\n/));
+      return linesOf.get(file);
+    };
+    for (const fn of parsed.functions) {
+      const marked = [fn.start, ...fn.anchors].some((anchor) => {
+        const at = originalAt(anchor);
+        const lines = at && originalLines(at.file);
+        return lines !== undefined && isMarkedAbove(lines, at!);
+      });
+      if (marked) add(fn, 'comment');
+    }
+  }
+  for (const selector of spec.lines) {
+    if (!view.files.includes(selector.file)) continue;
+    const fn = innermostOriginalFunction(parsed, selector, originalAt);
+    if (!fn) continue;
+    add(fn, 'line');
+    matchedLines.push(selector);
+  }
+  return {
+    selected: [...selected].map(([fn, reasons]) => ({ fn, reasons })).sort((a, b) => a.fn.start - b.fn.start),
+    matchedLines,
+  };
+}
+
+/**
+ * A marker in the original: a comment holding `@profile` on the line above the position (decorator lines between
+ * them allowed, and a block comment may span lines), or a block comment holding it before the position on its line.
+ */
+export function isMarkedAbove(lines: string[], at: OriginalPosition): boolean {
+  const before = (lines[at.line - 1] ?? '').slice(0, at.column);
+  if (/\/\*[^]*?\*\//.test(before) && MARKER.test(before)) return true;
+  let i = at.line - 2; // 0-based index of the line above
+  while (i >= 0 && /^\s*@/.test(lines[i]!) && !/^\s*@profile\b/.test(lines[i]!)) i--;
+  if (i < 0) return false;
+  const above = lines[i]!;
+  if (/^\s*\/\//.test(above)) return MARKER.test(above);
+  if (!/\*\/\s*$/.test(above)) return false;
+  // The end of a block comment: look at the whole comment.
+  for (let j = i; j >= 0; j--) {
+    if (MARKER.test(lines[j]!)) return true;
+    if (lines[j]!.includes('/*')) return false;
+  }
+  return false;
+}
+
+/** The smallest generated function whose original start and end lines, in the selector's file, hold the line. */
+function innermostOriginalFunction(
+  parsed: ParsedSource,
+  selector: LineSelector,
+  originalAt: (offset: number) => OriginalPosition | undefined,
+): SourceFunction | undefined {
+  let best: SourceFunction | undefined;
+  for (const fn of parsed.functions) {
+    const start = originalAt(fn.start);
+    const end = originalAt(fn.end - 1);
+    if (!start || !end || start.file !== selector.file || end.file !== selector.file) continue;
+    if (start.line > selector.line || selector.line > end.line) continue;
+    if (!best || fn.end - fn.start < best.end - best.start) best = fn;
+  }
+  return best;
+}
+
+/** Where a generated function is in the original source. */
+export interface OriginalLayout {
+  file: string;
+  startLine: number;
+  /** 0-based column of the function's start in the original line. */
+  startColumn: number;
+  endLine: number;
+  /** The original line of a generated position (1-based line, 0-based column); undefined if not in `file`. */
+  lineAt(line: number, column: number): number | undefined;
+}
+
+/**
+ * The original file a function comes from (where its start maps, else its first location that maps), its original
+ * lines, and the original line of any of its positions. Undefined when nothing of it maps.
+ */
+export function layoutThroughMap(
+  fn: SourceFunction,
+  locations: ReadonlyArray<{ line: number; column: number }>,
+  parsed: ParsedSource,
+  view: OriginalView,
+): OriginalLayout | undefined {
+  const originalAt = (offset: number): OriginalPosition | undefined => {
+    const line = lineOfOffset(parsed.lineStarts, offset);
+    return view.originalOf(line, offset - parsed.lineStarts[line - 1]!);
+  };
+  const mapped = locations.map((l) => view.originalOf(l.line, l.column));
+  const start = originalAt(fn.start) ?? mapped.find((m) => m !== undefined);
+  if (!start) return undefined;
+  const lines = mapped.filter((m) => m !== undefined && m.file === start.file).map((m) => m!.line);
+  const end = originalAt(fn.end - 1);
+  return {
+    file: start.file,
+    startLine: Math.min(start.line, ...lines),
+    startColumn: start.column,
+    endLine: Math.max(end && end.file === start.file ? end.line : start.line, ...lines),
+    lineAt(line: number, column: number): number | undefined {
+      const at = view.originalOf(line, column);
+      return at && at.file === start.file ? at.line : undefined;
+    },
+  };
+}
