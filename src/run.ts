@@ -5,17 +5,19 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { TargetError, UsageError } from './errors';
 import { debug } from './debug';
 import { InspectorSession } from './inspector/session';
 import { buildFunctionProfiles } from './model/result';
 import { SCHEMA_VERSION } from './model/types';
 import type { AgentReport, ProfileResult } from './model/types';
-import { parseSource } from './selection/find-functions';
+import { parseSource, splitLines } from './selection/find-functions';
 import { innermostFunctionAt, parseLineSelector } from './selection/selectors';
 import type { LineSelector, SelectionSpec } from './selection/selectors';
 import { launchTarget } from './target/launch';
 import { separateUnmappedLines } from './sourcemap/apply';
+import { loadSourceMap, originalViewOf } from './sourcemap/load';
 import type { TargetExit } from './target/launch';
 import { VERSION } from './version';
 
@@ -85,7 +87,8 @@ export function startRun(options: RunOptions): RunHandle {
   const done = (async (): Promise<RunOutcome> => {
     const script = resolveScript(options.script, cwd);
     checkNodeArgs(options.nodeArgs ?? [], options.env ?? process.env);
-    checkSyntax(script, cwd, options.nodeArgs ?? []);
+    const nodeArgs = withTypeScriptLoader(script, cwd, options.nodeArgs ?? [], options.env ?? process.env);
+    checkSyntax(script, cwd, nodeArgs);
     const selection: SelectionSpec = {
       markers: options.markers ?? true,
       functions: options.functions ?? [],
@@ -97,7 +100,7 @@ export function startRun(options: RunOptions): RunHandle {
     const target = launchTarget({
       script,
       scriptArgs: options.args ?? [],
-      nodeArgs: options.nodeArgs ?? [],
+      nodeArgs,
       agent: {
         selection,
         includeNodeModules: options.includeNodeModules ?? false,
@@ -179,6 +182,32 @@ function checkNodeArgs(nodeArgs: string[], env: NodeJS.ProcessEnv): void {
   if (notRunning) throw new UsageError(`--node-arg ${notRunning}: node would not run the script; drop it`);
 }
 
+const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.cts', '.mts', '.tsx']);
+const LOADER_FLAG = /^(--import|--require|-r|--loader|--experimental-loader)(=|$)/;
+
+/**
+ * Node 20 cannot run TypeScript by itself. A `.ts` script with no loader of the user's (`--node-arg=--import=…`,
+ * `--require`, `--loader`, or in NODE_OPTIONS) runs through tsx when the project has it: `lineprof run app.ts` is
+ * the shortcut for `lineprof run --node-arg=--import=tsx app.ts`. Without tsx, one line says what to do.
+ */
+function withTypeScriptLoader(script: string, cwd: string, nodeArgs: string[], env: NodeJS.ProcessEnv): string[] {
+  if (!TYPESCRIPT_EXTENSIONS.has(path.extname(script))) return nodeArgs;
+  const fromOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  if ([...nodeArgs, ...fromOptions].some((a) => LOADER_FLAG.test(a))) return nodeArgs;
+  let tsx: string;
+  try {
+    tsx = require.resolve('tsx', { paths: [path.dirname(script), cwd] });
+  } catch {
+    throw new UsageError(
+      `${displayPath(script, cwd)} is TypeScript, which Node ${process.versions.node} cannot run by itself: install tsx ` +
+        '(npm install --save-dev tsx) and lineprof uses it, or pass your loader with --node-arg=--import=LOADER, ' +
+        'or compile with tsc --sourceMap and profile the .js',
+      'typescript-loader',
+    );
+  }
+  return [`--import=${pathToFileURL(tsx).href}`, ...nodeArgs];
+}
+
 function resolveScript(script: string, cwd: string): string {
   const full = path.resolve(cwd, script);
   let stat: fs.Stats;
@@ -226,6 +255,14 @@ function checkLineSelector(text: string, cwd: string): LineSelector {
   } catch {
     throw new UsageError(`--line ${text}: cannot read ${selector.file}`);
   }
+  const lineCount = splitLines(source).length;
+  if (selector.line > lineCount) {
+    throw new UsageError(`--line ${text}: ${displayPath(selector.file, cwd)} has ${lineCount} lines`);
+  }
+  // A TypeScript (or other compiled) file is matched through the source map of the code that runs, in the target.
+  if (!SOURCE_EXTENSIONS.has(path.extname(selector.file)) || TYPESCRIPT_EXTENSIONS.has(path.extname(selector.file))) {
+    return selector;
+  }
   let fn;
   try {
     fn = innermostFunctionAt(parseSource(source), selector.line);
@@ -272,10 +309,23 @@ function directoryHasMarker(root: string): boolean {
         } catch {
           // unreadable: skip
         }
+      } else if (entry.name.endsWith('.map')) {
+        // Compiled code whose compiler dropped the comments: the marks are in the original sources.
+        if (++files > 2000) return true;
+        if (mappedSourcesHaveMarker(full)) return true;
       }
     }
   }
   return false;
+}
+
+function mappedSourcesHaveMarker(mapFile: string): boolean {
+  try {
+    const view = originalViewOf(loadSourceMap(mapFile.slice(0, -'.map'.length), pathToFileURL(mapFile).href));
+    return view.files.some((file) => view.contentOf(file)?.includes('@profile') === true);
+  } catch {
+    return false; // not a readable map: the run will say what it finds
+  }
 }
 
 /** A path as the user would write it: relative to the working directory when inside it. */

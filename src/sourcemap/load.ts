@@ -65,9 +65,9 @@ export function originalViewOf(loaded: LoadedSourceMap): OriginalView {
   return {
     files,
     originalOf(line: number, column: number): OriginalPosition | undefined {
-      // findEntry gives the mapping at or before the position, possibly on an earlier line: use this line's own.
-      let entry = lookup.findEntry(line - 1, column) as Partial<NodeSourceMapEntry>;
-      if (entry.generatedLine !== line - 1) entry = lookup.findEntry(line - 1, Number.MAX_SAFE_INTEGER) as Partial<NodeSourceMapEntry>;
+      // findEntry gives the mapping at or before the position, possibly on an earlier line: code before the first
+      // mapping of its line (a bundler's helpers) maps nowhere.
+      const entry = lookup.findEntry(line - 1, column) as Partial<NodeSourceMapEntry>;
       if (entry.generatedLine !== line - 1 || entry.originalSource === undefined || entry.originalLine === undefined) {
         return undefined;
       }

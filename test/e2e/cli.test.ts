@@ -135,3 +135,18 @@ test('if lineprof itself is killed (SIGKILL), the script does not run on as an o
   await cli.done;
   await waitFor(() => !isRunning(pid), 5000);
 });
+
+test('a .ts script without a TypeScript loader is one line that says how to run it, and exit 2', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-no-tsx-'));
+  fs.writeFileSync(path.join(dir, 'app.ts'), '// @profile\nfunction f(n: number): number[] { return new Array(n); }\nf(3);\n');
+  const { code, stdout, stderr } = await runCli(['run', 'app.ts'], dir);
+  assert.equal(code, 2);
+  assert.equal(stdout, '');
+  assert.match(stderr, /^lineprof: app\.ts is TypeScript, .*install tsx .*--node-arg=--import=LOADER.*\n$/);
+});
+
+test('--line past the end of a TypeScript file is one line and exit 2', async () => {
+  const { code, stderr } = await runCli(['run', '--line', 'fixtures/ts/store.ts:99', 'fixtures/ts/store.ts']);
+  assert.equal(code, 2);
+  assert.equal(stderr, 'lineprof: --line fixtures/ts/store.ts:99: fixtures/ts/store.ts has 37 lines\n');
+});

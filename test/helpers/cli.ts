@@ -15,8 +15,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export function startCli(args: string[]): { child: ChildProcess; done: Promise<CliResult>; stdout(): string } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], cwd = ROOT): { child: ChildProcess; done: Promise<CliResult>; stdout(): string } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -27,8 +27,8 @@ export function startCli(args: string[]): { child: ChildProcess; done: Promise<C
   return { child, done, stdout: () => stdout };
 }
 
-export function runCli(args: string[]): Promise<CliResult> {
-  return startCli(args).done;
+export function runCli(args: string[], cwd = ROOT): Promise<CliResult> {
+  return startCli(args, cwd).done;
 }
 
 /** Byte figures and absolute paths vary from run to run; line numbers, occurrences and contents do not. */
