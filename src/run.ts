@@ -18,7 +18,7 @@ import type { LineSelector, SelectionSpec } from './selection/selectors';
 import { launchTarget } from './target/launch';
 import { separateUnmappedLines } from './sourcemap/apply';
 import { loadSourceMap, originalViewOf } from './sourcemap/load';
-import type { TargetExit } from './target/launch';
+import type { LaunchedTarget, TargetExit } from './target/launch';
 import { VERSION } from './version';
 
 /** What to profile and how: the same for `run` and `attach`. */
@@ -117,23 +117,7 @@ export function startRun(options: RunOptions): RunHandle {
     };
     if (killRequested) kill(killRequested);
 
-    try {
-      const { url } = await target.ready;
-      const session = await InspectorSession.connect(url);
-      await session.runIfWaitingForDebugger();
-      // The agent works through its own in-process sessions; the websocket is not needed while the script runs.
-      await session.close();
-    } catch (err) {
-      kill('SIGKILL');
-      const exit = await target.exited;
-      if (err instanceof TargetError && err.code === 'target-exit') {
-        throw new TargetError(
-          `${displayPath(script, cwd)} exited (${describeExit(exit)}) before it could be profiled` +
-            lastLine(target.stderrTail()),
-        );
-      }
-      throw err;
-    }
+    await letTargetRun(target, script, cwd, () => kill('SIGKILL'));
 
     const exit = await target.exited;
     const agentReport = target.latestReport();
@@ -171,7 +155,31 @@ export function startRun(options: RunOptions): RunHandle {
 }
 
 /** Flags that would pause the script for a debugger: lineprof is that debugger, and nobody would resume it. */
-function checkNodeArgs(nodeArgs: string[], env: NodeJS.ProcessEnv): void {
+/**
+ * Connects to the launched target's inspector and lets the script start (the agent is in place and waiting). On
+ * failure, `kill` ends the target and the error says why, with the last line it wrote to stderr.
+ */
+export async function letTargetRun(target: LaunchedTarget, script: string, cwd: string, kill: () => void): Promise<void> {
+  try {
+    const { url } = await target.ready;
+    const session = await InspectorSession.connect(url);
+    await session.runIfWaitingForDebugger();
+    // The agent works through its own in-process sessions; the websocket is not needed while the script runs.
+    await session.close();
+  } catch (err) {
+    kill();
+    const exit = await target.exited;
+    if (err instanceof TargetError && err.code === 'target-exit') {
+      throw new TargetError(
+        `${displayPath(script, cwd)} exited (${describeExit(exit)}) before it could be profiled` +
+          lastLine(target.stderrTail()),
+      );
+    }
+    throw err;
+  }
+}
+
+export function checkNodeArgs(nodeArgs: string[], env: NodeJS.ProcessEnv): void {
   const fromOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
   const pausing = [...nodeArgs, ...fromOptions].find((a) => /^--(inspect-brk|inspect-wait|debug-brk)(=|$)/.test(a));
   if (pausing) {
@@ -190,7 +198,7 @@ const LOADER_FLAG = /^(--import|--require|-r|--loader|--experimental-loader)(=|$
  * `--require`, `--loader`, or in NODE_OPTIONS) runs through tsx when the project has it: `lineprof run app.ts` is
  * the shortcut for `lineprof run --node-arg=--import=tsx app.ts`. Without tsx, one line says what to do.
  */
-function withTypeScriptLoader(script: string, cwd: string, nodeArgs: string[], env: NodeJS.ProcessEnv): string[] {
+export function withTypeScriptLoader(script: string, cwd: string, nodeArgs: string[], env: NodeJS.ProcessEnv): string[] {
   if (!TYPESCRIPT_EXTENSIONS.has(path.extname(script))) return nodeArgs;
   const fromOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
   if ([...nodeArgs, ...fromOptions].some((a) => LOADER_FLAG.test(a))) return nodeArgs;
@@ -208,7 +216,7 @@ function withTypeScriptLoader(script: string, cwd: string, nodeArgs: string[], e
   return [`--import=${pathToFileURL(tsx).href}`, ...nodeArgs];
 }
 
-function resolveScript(script: string, cwd: string): string {
+export function resolveScript(script: string, cwd: string): string {
   const full = path.resolve(cwd, script);
   let stat: fs.Stats;
   try {
@@ -229,7 +237,7 @@ function resolveScript(script: string, cwd: string): string {
  * A script V8 cannot compile would fail before any function runs: say so in one line instead of Node's stack. Node
  * itself checks (`node --check`, ~40 ms), so whatever this Node accepts is accepted.
  */
-function checkSyntax(script: string, cwd: string, nodeArgs: string[]): void {
+export function checkSyntax(script: string, cwd: string, nodeArgs: string[]): void {
   if (!['', '.js', '.cjs', '.mjs'].includes(path.extname(script))) return;
   const check = spawnSync(process.execPath, [...nodeArgs, '--check', script], { cwd, encoding: 'utf8' });
   if (check.status === 0 || check.error) return;
@@ -242,7 +250,7 @@ function checkSyntax(script: string, cwd: string, nodeArgs: string[]): void {
   throw new UsageError(`${displayPath(at[1]!, cwd)}:${at[2]}${column}: ${message}`, 'syntax-error');
 }
 
-function checkLineSelector(text: string, cwd: string): LineSelector {
+export function checkLineSelector(text: string, cwd: string): LineSelector {
   let selector: LineSelector;
   try {
     selector = parseLineSelector(text, (file) => path.resolve(cwd, file));
@@ -329,7 +337,7 @@ function mappedSourcesHaveMarker(mapFile: string): boolean {
 }
 
 /** A path as the user would write it: relative to the working directory when inside it. */
-function displayPath(file: string, cwd: string): string {
+export function displayPath(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }

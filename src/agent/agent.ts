@@ -13,8 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { runInThisContext } from 'node:vm';
 import { Attributor } from '../attribution/attributor';
-import { planLocations } from '../breakpoints/plan';
-import type { CdpBreakLocation } from '../breakpoints/plan';
+import { LocationKind, planLocations } from '../breakpoints/plan';
+import type { CdpBreakLocation, PlannedLocation } from '../breakpoints/plan';
 import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../selection/find-functions';
 import type { ParsedSource } from '../selection/find-functions';
 import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../selection/selectors';
@@ -26,6 +26,7 @@ import type { AgentConfig, AgentFunctionReport, AgentReport } from '../model/typ
 import { InspectorConnection } from './inspector-connection';
 import type { ScriptParsedEvent } from './inspector-connection';
 import { Recorder } from './recorder';
+import { SpanRecorder } from './spans';
 
 const CALIBRATION_URL = 'lineprof:calibration';
 
@@ -72,7 +73,14 @@ export class Agent {
   private stopped = false;
   private finalReport: AgentReport | undefined;
 
+  /** Spans mode only. */
+  private readonly spans: SpanRecorder | undefined;
+
   constructor(private readonly config: AgentConfig) {
+    this.spans =
+      config.mode === 'spans'
+        ? new SpanRecorder((fn) => this.functions.some((f) => f.index === fn && (f.isAsync || f.isGenerator)))
+        : undefined;
     this.recorder = new Recorder(
       this.attributor,
       { gcEvery: config.gcEvery, calibrationSamples: config.calibrationSamples },
@@ -84,8 +92,11 @@ export class Agent {
 
   start(): void {
     const recorder = this.recorder;
+    const spans = this.spans;
     Object.defineProperty(globalThis, RECORDER_GLOBAL, {
-      value: (id: number, calibration: number) => recorder.hit(id, calibration),
+      value: spans
+        ? (fn: number, exit: number) => spans.hit(fn, exit)
+        : (id: number, calibration: number) => recorder.hit(id, calibration),
       configurable: true,
       enumerable: false,
       writable: false,
@@ -96,7 +107,8 @@ export class Agent {
     this.main.post('Debugger.enable');
     const existing = this.deferred;
     this.deferred = undefined;
-    this.measureBreakCost();
+    // Spans are not byte figures: no per-hit cost to measure.
+    if (!spans) this.measureBreakCost();
     for (const event of existing) this.onScriptParsed(event);
   }
 
@@ -152,6 +164,7 @@ export class Agent {
       stats: { ...this.recorder.finishStats(), locations: this.locations, durationMs: Date.now() - this.startedAt },
       warnings: [...this.warnings, ...this.recorderWarnings()],
       final,
+      ...this.spans?.report(),
     };
     if (final) {
       if (this.recorder.trace) Object.assign(report, { trace: this.recorder.trace, traceLines: this.locationLines });
@@ -253,6 +266,30 @@ export class Agent {
     return mergeSelections(selectFunctions(parsed, file, generatedSpec), mapped.selected);
   }
 
+  /**
+   * Spans mode: a breakpoint at the function's entry (when no loop can repeat it) and at each exit, whose condition
+   * records the time and the heap.
+   */
+  private instrumentSpans(event: ScriptParsedEvent, name: string, fnIndex: number, planned: PlannedLocation[]): void {
+    const entry = planned.find((p) => p.kind === LocationKind.Entry);
+    if (!entry?.opensCall) {
+      this.warnings.push(`${name} begins inside a loop: its calls cannot be told from its entry, so it has no spans`);
+      return;
+    }
+    for (const p of planned) {
+      if (p.kind !== LocationKind.Entry && p.kind !== LocationKind.Return) continue;
+      try {
+        this.main.post('Debugger.setBreakpoint', {
+          location: { scriptId: event.scriptId, lineNumber: p.lineNumber0, columnNumber: p.columnNumber0 },
+          condition: `${RECORDER_GLOBAL}(${fnIndex},${p.kind === LocationKind.Return ? 1 : 0})`,
+        });
+        this.locations++;
+      } catch {
+        // A location V8 refuses is skipped, as in lines mode.
+      }
+    }
+  }
+
   /** The script's original sources through its source map; a map that cannot be read is reported once. */
   private originalView(event: ScriptParsedEvent, file: string | null): OriginalView | undefined {
     if (!event.sourceMapURL || !file) return undefined;
@@ -321,6 +358,10 @@ export class Agent {
       );
       const fnIndex = this.attributor.addFunction({ returnUnseen: fn.isAsync && fn.isGenerator });
       const instrumented = new Set<number>();
+      if (this.spans) {
+        this.instrumentSpans(event, fn.name, fnIndex, planned);
+        planned.length = 0;
+      }
       for (const p of planned) {
         const id = this.attributor.addLocation({
           fn: fnIndex,

@@ -9,8 +9,11 @@
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as net from 'node:net';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { AgentMessage, PreloadConfig } from '../model/types';
 import { Agent } from './agent';
+import type { SamplerWorkerData } from './sampler-worker';
 
 const ENV_KEY = 'LINEPROF_AGENT';
 
@@ -37,6 +40,17 @@ function watchLifeline(fd: number): void {
   }
 }
 
+/**
+ * `lineprof usage`: the sampler worker writes its samples straight to the channel. Unref'd: it must not keep the
+ * program alive, and it ends with it.
+ */
+function startSampler(intervalMs: number, fd: number): void {
+  const workerData: SamplerWorkerData = { intervalMs, fd };
+  const worker = new Worker(path.join(__dirname, 'sampler-worker.js'), { workerData, stdout: false, stderr: false });
+  worker.unref();
+  worker.on('error', () => undefined);
+}
+
 function main(): void {
   const raw = process.env[ENV_KEY];
   if (!raw) return;
@@ -53,6 +67,7 @@ function main(): void {
   }
   send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
   inspector.waitForDebugger();
+  if (config.samplerIntervalMs) startSampler(config.samplerIntervalMs, config.channelFd);
   // The inspector port stays open on 127.0.0.1 (a random port and an unguessable path), as with node --inspect:
   // closing it here, while the controller disconnects, was followed once by a crash of the program (SIGSEGV) in
   // CI, and a profiler must not do that.

@@ -22,7 +22,7 @@ import * as v8 from 'node:v8';
 import type { Attributor, Reading } from '../attribution/attributor';
 import { loadBinding } from './inspector-connection';
 
-interface HeapBuffers {
+export interface HeapBuffers {
   heapStatisticsBuffer: Float64Array;
   updateHeapStatisticsBuffer(): void;
   heapSpaceStatisticsBuffer: Float64Array;

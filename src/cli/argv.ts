@@ -6,8 +6,14 @@ import { UsageError } from '../errors';
  * the command name.
  */
 
-/** lineprof options of `run` that take a value (so the token after them is not the script). */
+/** lineprof options of `run` and `usage` that take a value (so the token after them is not the script). */
 const VALUE_OPTIONS = new Set([
+  '--pid',
+  '--interval',
+  '--timeout',
+  '--csv',
+  '--max-peak',
+  '--max-increment',
   '--function',
   '-f',
   '--line',
@@ -21,8 +27,13 @@ const VALUE_OPTIONS = new Set([
   '--gc-every',
 ]);
 
-/** lineprof options of `run` that take no value. */
+/** lineprof options of `run` and `usage` that take no value. */
 const FLAG_OPTIONS = new Set([
+  '--include-children',
+  '--no-include-children',
+  '--chart',
+  '--no-chart',
+  '--allow-remote',
   '--markers',
   '--no-markers',
   '--include-node-modules',
@@ -42,7 +53,8 @@ export interface SplitArgv {
 
 export function splitRunArgv(argv: string[]): SplitArgv {
   const commandIndex = argv.findIndex((a) => !a.startsWith('-'));
-  if (commandIndex === -1 || argv[commandIndex] !== 'run') return { lineprof: argv, script: [] };
+  const command = argv[commandIndex];
+  if (commandIndex === -1 || (command !== 'run' && command !== 'usage')) return { lineprof: argv, script: [] };
   const lineprof = argv.slice(0, commandIndex + 1);
   for (let i = commandIndex + 1; i < argv.length; i++) {
     const token = argv[i]!;
@@ -57,7 +69,7 @@ export function splitRunArgv(argv: string[]): SplitArgv {
         lineprof.push(token);
       } else {
         // An unknown flag before the script would make yargs take the script as its value: say what is wrong.
-        throw new UsageError(`unknown option ${token} before the script (see lineprof run --help)`);
+        throw new UsageError(`unknown option ${token} before the script (see lineprof ${command} --help)`);
       }
       continue;
     }

@@ -8,6 +8,8 @@ import { makeRunCommand } from './commands/run';
 import { splitRunArgv } from './argv';
 import { reportCommand } from './commands/report';
 import { attachCommand } from './commands/attach';
+import { makeUsageCommand } from './commands/usage';
+import { plotCommand } from './commands/plot';
 
 export async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose');
@@ -18,9 +20,11 @@ export async function main(argv: string[]): Promise<void> {
       .usage('$0 <command> [options]\n\nExact line-by-line memory profiles of Node.js functions.')
       .command(makeRunCommand(script))
       .command(attachCommand)
+      .command(makeUsageCommand(script))
+      .command(plotCommand)
       .command(reportCommand)
       .option('verbose', { type: 'boolean', describe: 'Show stack traces of errors', global: true })
-      .demandCommand(1, 'name a command: run, attach or report')
+      .demandCommand(1, 'name a command: run, attach, usage, plot or report')
       .strict()
       .fail((message, err) => {
         throw err ?? new UsageError(`${message.replace(/\s*\n\s*/g, ' ')} (see lineprof --help)`);

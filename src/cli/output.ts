@@ -38,7 +38,7 @@ export function writeResult(result: ProfileResult, args: OutputArgs): void {
   if (args.json) writeFile(args.json, renderJson(result));
 }
 
-function writeFile(file: string, content: string): void {
+export function writeFile(file: string, content: string): void {
   try {
     fs.writeFileSync(file, content);
   } catch (err) {

@@ -5,6 +5,7 @@
 import type { LineStats } from '../attribution/attributor';
 import type { MarkReason, SelectionSpec } from '../selection/selectors';
 import type { RecorderStats } from '../agent/recorder';
+import type { HeapSample } from '../agent/sampler-worker';
 
 export const SCHEMA_VERSION = 1;
 
@@ -15,10 +16,17 @@ export interface AgentConfig {
   includeNodeModules: boolean;
   gcEvery: number;
   calibrationSamples: number;
+  /**
+   * `lines` (default): every line of the marked functions. `spans`: only their entries and exits, with the time and
+   * the heap at each (`lineprof usage`), cheap enough to leave on.
+   */
+  mode?: 'lines' | 'spans';
 }
 
 /** What `lineprof run` tells the preloaded agent, through the LINEPROF_AGENT environment variable. */
 export interface PreloadConfig extends AgentConfig {
+  /** `lineprof usage`: start the memory sampler, at this interval (ms). */
+  samplerIntervalMs?: number;
   /** File descriptor the agent writes its messages to (one JSON object per line). */
   channelFd: number;
   /** File descriptor whose closing means the controller is gone. */
@@ -72,9 +80,28 @@ export interface AgentReport {
   warnings: string[];
   /** True for the report taken when the target exits; false for a snapshot while it runs. */
   final: boolean;
+  /** Spans mode: the calls seen, in the order they began (at most SPAN_LIMIT; `spansDropped` more). */
+  spans?: SpanEvent[];
+  spansDropped?: number;
+  /** Lines mode: the JS heap in use over time, one point at most every few milliseconds of hits. */
+  timeline?: Array<[t: number, heapInUse: number]>;
 }
 
-export type AgentMessage = { type: 'ready'; url: string; pid: number } | { type: 'report'; report: AgentReport };
+export type AgentMessage =
+  | { type: 'ready'; url: string; pid: number }
+  | { type: 'report'; report: AgentReport }
+  | { type: 'sample'; sample: HeapSample };
+
+/** One call of a marked function seen by its entry and exit (`lineprof usage`); times are epoch milliseconds. */
+export interface SpanEvent {
+  /** Index into AgentReport.functions. */
+  fn: number;
+  start: number;
+  /** Undefined while the call is open, or when it was left by a throw (no exit location fires then). */
+  end?: number;
+  heapStart: number;
+  heapEnd?: number;
+}
 
 export interface LineProfile {
   line: number;
@@ -130,4 +157,6 @@ export interface ProfileResult {
   unmatched: { functions: string[]; lines: string[] };
   stats: AgentReport['stats'];
   warnings: string[];
+  /** The JS heap in use over the session (seconds since it began, bytes), for `lineprof plot`. */
+  timeline?: Array<[t: number, heapInUse: number]>;
 }

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { TargetError } from '../errors';
 import { debug } from '../debug';
 import type { AgentConfig, AgentMessage, AgentReport, PreloadConfig } from '../model/types';
+import type { HeapSample } from '../agent/sampler-worker';
 import { InspectorNoticeFilter } from './stderr-filter';
 
 const CHANNEL_FD = 3;
@@ -41,6 +42,8 @@ export interface LaunchOptions {
   stderr?: NodeJS.WritableStream;
   /** Where the child's stdout goes (default: inherited, so a terminal stays a terminal for the script). */
   stdout?: NodeJS.WritableStream;
+  /** `lineprof usage`: the memory sampler's interval (ms) and where its samples go. */
+  sampler?: { intervalMs: number; onSample(sample: HeapSample): void };
 }
 
 export interface TargetExit {
@@ -60,7 +63,12 @@ export interface LaunchedTarget {
 }
 
 export function launchTarget(options: LaunchOptions): LaunchedTarget {
-  const config: PreloadConfig = { ...options.agent, channelFd: CHANNEL_FD, lifelineFd: LIFELINE_FD };
+  const config: PreloadConfig = {
+    ...options.agent,
+    channelFd: CHANNEL_FD,
+    lifelineFd: LIFELINE_FD,
+    samplerIntervalMs: options.sampler?.intervalMs,
+  };
   const args = [...DEFAULT_NODE_FLAGS, ...options.nodeArgs, '--require', PRELOAD, options.script, ...options.scriptArgs];
   debug('spawn %s %o', process.execPath, args);
   const child = spawn(process.execPath, args, {
@@ -89,6 +97,8 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
     if (message.type === 'ready') {
       clearTimeout(readyTimer);
       resolveReady({ url: message.url, pid: message.pid });
+    } else if (message.type === 'sample') {
+      options.sampler?.onSample(message.sample);
     } else {
       report = message.report;
     }

@@ -107,7 +107,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
  * script ends. A SIGINT sent to lineprof alone is forwarded if the script is still running shortly after; a second
  * one forwards SIGTERM, a third SIGKILL. SIGTERM and SIGHUP are forwarded at once.
  */
-function forwardSignals(handle: RunHandle): () => void {
+export function forwardSignals(handle: Pick<RunHandle, 'kill'>): () => void {
   let interrupts = 0;
   const onInterrupt = (): void => {
     interrupts++;
@@ -127,13 +127,13 @@ function forwardSignals(handle: RunHandle): () => void {
 }
 
 /** The script's own status; a script killed by a signal gives 128 + its number, as a shell reports it. */
-function exitStatus(exit: { code: number | null; signal: NodeJS.Signals | null }): number {
+export function exitStatus(exit: { code: number | null; signal: NodeJS.Signals | null }): number {
   if (exit.signal) return 128 + (os.constants.signals[exit.signal] ?? 0);
   return exit.code ?? 1;
 }
 
 /** Refuses an output path that cannot be written before the script runs, not after. */
-function checkWritable(file: string): void {
+export function checkWritable(file: string): void {
   const full = path.resolve(file);
   const existing = fs.statSync(full, { throwIfNoEntry: false });
   if (existing?.isDirectory()) throw new UsageError(`cannot write ${file}: it is a directory; name a file`);

@@ -1,0 +1,156 @@
+/**
+ * Memory over time (`lineprof usage`): the result, and its pure summaries: the peak, the one-line verdict, CSV and
+ * a terminal chart.
+ */
+import { formatBytes } from '../report/format';
+import type { ByteFormat } from '../report/format';
+
+export const USAGE_SCHEMA_VERSION = 1;
+
+/** One sample; `t` in seconds since sampling began. Fields a target cannot give are absent. */
+export interface UsageSample {
+  t: number;
+  /** Resident set size of the process, from the operating system. */
+  rss: number;
+  /** RSS of its descendants together (`--include-children`). */
+  childrenRss?: number;
+  /** JS heap in use and reserved (inspector). */
+  heapUsed?: number;
+  heapTotal?: number;
+  /** Memory outside the JS heap held by ArrayBuffers, Buffers and native objects (process.memoryUsage().external). */
+  external?: number;
+}
+
+/** A call of a marked function, from its entry to its exit (seconds since sampling began). */
+export interface UsageSpan {
+  name: string;
+  file: string;
+  line: number;
+  start: number;
+  /** Null when the call did not end while sampling (still running, or left by a throw). */
+  end: number | null;
+  heapStart: number;
+  heapEnd: number | null;
+}
+
+export interface UsagePeak {
+  /** The largest RSS (with the children's, when included) and when. */
+  rss: number;
+  rssAt: number;
+  heapUsed: number | null;
+  heapUsedAt: number | null;
+}
+
+export interface UsageResult {
+  schemaVersion: typeof USAGE_SCHEMA_VERSION;
+  tool: { name: 'lineprof'; version: string };
+  command: 'usage';
+  /** The script launched, or the process sampled. */
+  target: { script: string; argv: string[] } | { pid: number; command: string[] | null };
+  intervalSeconds: number;
+  startedAt: string;
+  durationSeconds: number;
+  exit: { code: number | null; signal: string | null } | null;
+  samples: UsageSample[];
+  spans: UsageSpan[];
+  peak: UsagePeak;
+  warnings: string[];
+}
+
+/** RSS counted for the peak and the chart: the process's, plus its children's when they were sampled. */
+export function totalRss(sample: UsageSample): number {
+  return sample.rss + (sample.childrenRss ?? 0);
+}
+
+export function peakOf(samples: UsageSample[]): UsagePeak {
+  let rss = 0;
+  let rssAt = 0;
+  let heapUsed: number | null = null;
+  let heapUsedAt: number | null = null;
+  for (const s of samples) {
+    if (totalRss(s) > rss) {
+      rss = totalRss(s);
+      rssAt = s.t;
+    }
+    if (s.heapUsed !== undefined && (heapUsed === null || s.heapUsed > heapUsed)) {
+      heapUsed = s.heapUsed;
+      heapUsedAt = s.t;
+    }
+  }
+  return { rss, rssAt, heapUsed, heapUsedAt };
+}
+
+export function summaryLine(result: UsageResult, format: ByteFormat): string {
+  const { peak } = result;
+  const heap =
+    peak.heapUsed === null ? '' : `, JS heap peak ${formatBytes(peak.heapUsed, format)} at ${seconds(peak.heapUsedAt!)}`;
+  const children = result.samples.some((s) => s.childrenRss !== undefined) ? ' (with children)' : '';
+  return (
+    `Peak RSS${children} ${formatBytes(peak.rss, format)} at ${seconds(peak.rssAt)}${heap}; ` +
+    `${result.samples.length} samples over ${seconds(result.durationSeconds)}` +
+    (result.spans.length > 0 ? `, ${result.spans.length} call${result.spans.length === 1 ? '' : 's'} of marked functions` : '')
+  );
+}
+
+function seconds(t: number): string {
+  return `${t.toFixed(t < 10 ? 3 : 2)} s`;
+}
+
+export function renderCsv(result: UsageResult): string {
+  const header = 'time_s,rss_bytes,children_rss_bytes,heap_used_bytes,heap_total_bytes,external_bytes';
+  const cell = (v: number | undefined): string => (v === undefined ? '' : String(v));
+  const rows = result.samples.map((s) =>
+    [s.t.toFixed(6), s.rss, cell(s.childrenRss), cell(s.heapUsed), cell(s.heapTotal), cell(s.external)].join(','),
+  );
+  return [header, ...rows].join('\n') + '\n';
+}
+
+const BLOCKS = ' ▁▂▃▄▅▆▇█';
+
+/**
+ * A terminal chart of RSS (and the JS heap when sampled): one column per time slice, the largest sample of each
+ * slice, eight levels per row. Pure text; no colours, so it reads the same in a log.
+ */
+export function renderChart(result: UsageResult, format: ByteFormat, width = 72, height = 8): string {
+  const samples = result.samples;
+  if (samples.length === 0) return '(no samples)\n';
+  const series: Array<{ label: string; value: (s: UsageSample) => number | undefined }> = [
+    { label: 'RSS', value: totalRss },
+  ];
+  if (samples.some((s) => s.heapUsed !== undefined)) series.push({ label: 'JS heap', value: (s) => s.heapUsed });
+  const end = Math.max(result.durationSeconds, samples[samples.length - 1]!.t, 1e-9);
+  const out: string[] = [];
+  for (const { label, value } of series) {
+    const columns = new Array<number | undefined>(width).fill(undefined);
+    for (const s of samples) {
+      const v = value(s);
+      if (v === undefined) continue;
+      const col = Math.min(width - 1, Math.floor((s.t / end) * width));
+      columns[col] = Math.max(columns[col] ?? 0, v);
+    }
+    const max = Math.max(...columns.map((v) => v ?? 0), 1);
+    out.push(`${label} (peak ${formatBytes(max, format)})`);
+    for (let row = height - 1; row >= 0; row--) {
+      let line = '';
+      for (const v of columns) {
+        const level = v === undefined ? 0 : Math.round((v / max) * height * 8) - row * 8;
+        line += BLOCKS[Math.max(0, Math.min(8, level))];
+      }
+      out.push(`│${line}`);
+    }
+    out.push(`└${'─'.repeat(width)}`, ` 0 s${' '.repeat(Math.max(1, width - 8))}${seconds(end)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Reads a saved usage result back; anything else is refused in one line. */
+export function parseUsageJson(value: unknown, origin: string): UsageResult {
+  const v = value as Partial<UsageResult> | null;
+  if (!v || v.tool?.name !== 'lineprof' || v.command !== 'usage' || !Array.isArray(v.samples) || !Array.isArray(v.spans)) {
+    throw new Error(`${origin} is not a lineprof usage result`);
+  }
+  if (v.schemaVersion !== USAGE_SCHEMA_VERSION) {
+    throw new Error(`${origin} has usage schema version ${String(v.schemaVersion)}; this lineprof reads ${USAGE_SCHEMA_VERSION}`);
+  }
+  return v as UsageResult;
+}

@@ -1,0 +1,284 @@
+/**
+ * `lineprof usage`: memory of a process over time, sampled every interval until it ends, the timeout, or stop().
+ *
+ * - A script lineprof starts: a sampler worker inside it reads the JS heap and external memory through the main
+ *   thread's inspector (samples keep coming while the main thread is busy), with the process's RSS; the marked
+ *   functions' calls are recorded as spans (entry and exit only).
+ * - A running Node process with an inspector (`host:port`): the heap over the websocket (one evaluation per sample;
+ *   at most ~25 a second there, the inspector's TCP behaviour: DESIGN.md §4) and the RSS from the operating system.
+ * - Any process (`--pid`): its RSS from the operating system, no inspector opened.
+ */
+import { TargetError, UsageError } from '../errors';
+import { InspectorSession } from '../inspector/session';
+import { VERSION } from '../version';
+import type { HeapSample } from '../agent/sampler-worker';
+import type { AgentReport } from '../model/types';
+import { checkLineSelector, checkNodeArgs, checkSyntax, letTargetRun, resolveScript, withTypeScriptLoader } from '../run';
+import type { SelectionSpec } from '../selection/selectors';
+import { resolveEndpoint } from '../target/endpoint';
+import { launchTarget } from '../target/launch';
+import type { TargetExit } from '../target/launch';
+import { commandOf, descendantsOf, processExists, rssOf } from './proc';
+import { peakOf, USAGE_SCHEMA_VERSION } from './model';
+import type { UsageResult, UsageSample, UsageSpan } from './model';
+
+/** The shortest interval: below it the samples themselves would be most of what the target does. */
+export const MIN_INTERVAL_SECONDS = 0.005;
+export const DEFAULT_INTERVAL_SECONDS = 0.1;
+
+export interface UsageOptions {
+  /** Launch this script… */
+  script?: string;
+  args?: string[];
+  nodeArgs?: string[];
+  /** …or sample this running process (RSS only)… */
+  pid?: number;
+  /** …or this Node process's inspector (host:port or ws://), for the heap too. */
+  address?: string;
+  allowRemote?: boolean;
+  intervalSeconds?: number;
+  /** Stop sampling after this long (a launched script is then ended with SIGTERM). */
+  timeoutSeconds?: number;
+  /** Add the RSS of the process's descendants. */
+  includeChildren?: boolean;
+  /** Launch mode: which functions' calls become spans (the run command's marking forms). */
+  markers?: boolean;
+  functions?: string[];
+  lines?: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** Each sample as it is taken (a live chart). */
+  onSample?: (sample: UsageSample) => void;
+}
+
+export interface UsageHandle {
+  done: Promise<UsageResult>;
+  /** Stops sampling (Ctrl-C): a launched script gets SIGINT, a process sampled from outside is left running. */
+  stop(): void;
+  /** A launched script's process, to forward signals to. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+export function sampleUsage(options: UsageOptions): UsageHandle {
+  const interval = options.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS;
+  if (!(interval >= MIN_INTERVAL_SECONDS)) {
+    throw new UsageError(`--interval must be at least ${MIN_INTERVAL_SECONDS} s, got ${interval}`);
+  }
+  if (options.timeoutSeconds !== undefined && !(options.timeoutSeconds > 0)) {
+    throw new UsageError(`--timeout must be a positive number of seconds, got ${options.timeoutSeconds}`);
+  }
+  const given = [options.script !== undefined, options.pid !== undefined, options.address !== undefined].filter(Boolean);
+  if (given.length !== 1) throw new UsageError('lineprof usage needs one of: a script, --pid PID, or host:port');
+  if (options.script !== undefined) return launchAndSample(options, interval);
+  return sampleRunning(options, interval);
+}
+
+/** Seconds since `origin` (epoch ms). */
+const since = (origin: number, t: number): number => Math.max(0, (t - origin) / 1000);
+const now = (): number => performance.timeOrigin + performance.now();
+
+function childrenRss(pid: number): number {
+  return descendantsOf(pid).reduce((sum, child) => sum + (rssOf(child) ?? 0), 0);
+}
+
+function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
+  const cwd = options.cwd ?? process.cwd();
+  const script = resolveScript(options.script!, cwd);
+  const env = options.env ?? process.env;
+  checkNodeArgs(options.nodeArgs ?? [], env);
+  const nodeArgs = withTypeScriptLoader(script, cwd, options.nodeArgs ?? [], env);
+  checkSyntax(script, cwd, nodeArgs);
+  const selection: SelectionSpec = {
+    markers: options.markers ?? true,
+    functions: options.functions ?? [],
+    lines: (options.lines ?? []).map((text) => checkLineSelector(text, cwd)),
+  };
+  const samples: UsageSample[] = [];
+  const origin = now();
+  let childPid: number | undefined;
+  const target = launchTarget({
+    script,
+    scriptArgs: options.args ?? [],
+    nodeArgs,
+    agent: { selection, includeNodeModules: false, gcEvery: 0, calibrationSamples: 0, mode: 'spans' },
+    cwd,
+    env,
+    stdout: options.stdout,
+    stderr: options.stderr,
+    sampler: {
+      intervalMs: interval * 1000,
+      onSample: (heap: HeapSample) => {
+        const sample: UsageSample = {
+          t: since(origin, heap.t),
+          rss: heap.rss,
+          ...(options.includeChildren && childPid !== undefined ? { childrenRss: childrenRss(childPid) } : {}),
+          ...(heap.heapUsed !== undefined ? { heapUsed: heap.heapUsed, heapTotal: heap.heapTotal } : {}),
+          ...(heap.external !== undefined ? { external: heap.external } : {}),
+        };
+        samples.push(sample);
+        options.onSample?.(sample);
+      },
+    },
+  });
+  childPid = target.child.pid;
+  const kill = (signal: NodeJS.Signals): void => {
+    if (target.child.exitCode === null && target.child.signalCode === null) target.child.kill(signal);
+  };
+  const warnings: string[] = [];
+  const done = (async (): Promise<UsageResult> => {
+    const startedAt = new Date();
+    await letTargetRun(target, script, cwd, () => kill('SIGKILL'));
+    const timer =
+      options.timeoutSeconds !== undefined
+        ? setTimeout(() => {
+            warnings.push(`sampling stopped after the ${options.timeoutSeconds} s timeout; the script was ended (SIGTERM)`);
+            kill('SIGTERM');
+          }, options.timeoutSeconds * 1000)
+        : undefined;
+    const exit = await target.exited;
+    if (timer) clearTimeout(timer);
+    const report = target.latestReport();
+    if (!report) warnings.push('the script ended without its report (killed?): no spans');
+    samples.sort((a, b) => a.t - b.t);
+    return {
+      schemaVersion: USAGE_SCHEMA_VERSION,
+      tool: { name: 'lineprof', version: VERSION },
+      command: 'usage',
+      target: { script, argv: options.args ?? [] },
+      intervalSeconds: interval,
+      startedAt: startedAt.toISOString(),
+      durationSeconds: since(origin, now()),
+      exit: exitOf(exit),
+      samples,
+      spans: report ? spansOf(report, origin) : [],
+      peak: peakOf(samples),
+      warnings: [...warnings, ...(report?.warnings ?? []), ...spanWarnings(report)],
+    };
+  })();
+  return { done, stop: () => kill('SIGINT'), kill };
+}
+
+function exitOf(exit: TargetExit): { code: number | null; signal: string | null } {
+  return { code: exit.code, signal: exit.signal };
+}
+
+function spansOf(report: AgentReport, origin: number): UsageSpan[] {
+  return (report.spans ?? []).map((span) => {
+    const fn = report.functions[span.fn]!;
+    return {
+      name: fn.name,
+      file: fn.file,
+      line: fn.startLine,
+      start: since(origin, span.start),
+      end: span.end === undefined ? null : since(origin, span.end),
+      heapStart: span.heapStart,
+      heapEnd: span.heapEnd ?? null,
+    };
+  });
+}
+
+function spanWarnings(report: AgentReport | undefined): string[] {
+  const dropped = report?.spansDropped ?? 0;
+  return dropped > 0 ? [`${dropped} more calls were not kept as spans (the first ${report!.spans!.length} were)`] : [];
+}
+
+interface ProcessMemory {
+  pid: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+/** One evaluation gives everything: a round trip over the websocket is slow (DESIGN.md §4). */
+const MEMORY_EXPRESSION = 'JSON.stringify({ pid: process.pid, ...process.memoryUsage() })';
+
+function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
+  let stopRequested = false;
+  let wake: (() => void) | undefined;
+  const stop = (): void => {
+    stopRequested = true;
+    wake?.();
+  };
+  const done = (async (): Promise<UsageResult> => {
+    let pid = options.pid;
+    let session: InspectorSession | undefined;
+    const warnings: string[] = [];
+    if (options.address !== undefined) {
+      const endpoint = await resolveEndpoint({ address: options.address, allowRemote: options.allowRemote });
+      session = await InspectorSession.connect(endpoint.url);
+      const first = await readMemory(session);
+      pid = first.pid;
+    } else if (!processExists(pid!)) {
+      throw new TargetError(`no process ${pid} (or not one this user may see)`, 'no-process');
+    }
+    const origin = now();
+    const startedAt = new Date();
+    const samples: UsageSample[] = [];
+    const deadline = options.timeoutSeconds !== undefined ? origin + options.timeoutSeconds * 1000 : Infinity;
+    let heapInFlight = false;
+    let latestHeap: { heapUsed: number; heapTotal: number; external: number } | undefined;
+    let ended = false;
+    try {
+      while (!stopRequested && now() < deadline) {
+        const tick = now();
+        const rss = rssOf(pid!);
+        if (rss === undefined) {
+          ended = true;
+          break;
+        }
+        if (session && !heapInFlight) {
+          heapInFlight = true;
+          // Not awaited: the RSS keeps its own pace; the heap joins the samples when it answers.
+          readMemory(session)
+            .then((m) => (latestHeap = { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external }))
+            .catch(() => (session = undefined))
+            .finally(() => (heapInFlight = false));
+        }
+        const sample: UsageSample = {
+          t: since(origin, tick),
+          rss,
+          ...(options.includeChildren ? { childrenRss: childrenRss(pid!) } : {}),
+          ...(latestHeap ?? {}),
+        };
+        latestHeap = undefined;
+        samples.push(sample);
+        options.onSample?.(sample);
+        const wait = Math.max(0, tick + interval * 1000 - now());
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, wait);
+        });
+      }
+    } finally {
+      await session?.close().catch(() => undefined);
+    }
+    if (options.timeoutSeconds !== undefined && !stopRequested && !ended) {
+      warnings.push(`sampling stopped after the ${options.timeoutSeconds} s timeout; the process runs on`);
+    }
+    if (options.address === undefined) {
+      warnings.push('RSS only: for the JS heap too, start the program with node --inspect and give its host:port');
+    }
+    return {
+      schemaVersion: USAGE_SCHEMA_VERSION,
+      tool: { name: 'lineprof', version: VERSION },
+      command: 'usage',
+      target: { pid: pid!, command: commandOf(pid!) ?? null },
+      intervalSeconds: interval,
+      startedAt: startedAt.toISOString(),
+      durationSeconds: since(origin, now()),
+      exit: null,
+      samples,
+      spans: [],
+      peak: peakOf(samples),
+      warnings,
+    };
+  })();
+  return { done, stop, kill: () => stop() };
+}
+
+async function readMemory(session: InspectorSession): Promise<ProcessMemory> {
+  const text = await session.evaluate(MEMORY_EXPRESSION);
+  return JSON.parse(String(text)) as ProcessMemory;
+}
