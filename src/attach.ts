@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { TargetError, UsageError } from './errors';
 import { debug } from './debug';
 import { InspectorSession } from './inspector/session';
-import { buildFunctionProfiles } from './model/result';
+import { buildFunctionProfiles, timelineOf } from './model/result';
 import { SCHEMA_VERSION } from './model/types';
 import type { AgentConfig, AgentReport, ProfileResult } from './model/types';
 import { DEFAULT_GC_EVERY, warningsOf } from './run';
@@ -217,6 +217,7 @@ function toResult(report: AgentReport, label: string, startedAt: Date, ended: At
     functions: buildFunctionProfiles(report),
     unmatched: report.unmatched,
     stats: report.stats,
+    timeline: timelineOf(report, startedAt),
     warnings: [...warningsOf(report), ...(ended === 'target-exit' ? ['the target exited: figures up to its last report'] : [])],
   };
 }

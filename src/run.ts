@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TargetError, UsageError } from './errors';
 import { debug } from './debug';
 import { InspectorSession } from './inspector/session';
-import { buildFunctionProfiles } from './model/result';
+import { buildFunctionProfiles, timelineOf } from './model/result';
 import { SCHEMA_VERSION } from './model/types';
 import type { AgentReport, ProfileResult } from './model/types';
 import { parseSource, splitLines } from './selection/find-functions';
@@ -148,6 +148,7 @@ export function startRun(options: RunOptions): RunHandle {
       unmatched: report.unmatched,
       stats: report.stats,
       warnings,
+      timeline: timelineOf(report, startedAt),
     };
     return { result, exit };
   })();

@@ -35,7 +35,7 @@ export const RECORDER_GLOBAL = '__lineprof';
 
 type FunctionMeta = Omit<
   AgentFunctionReport,
-  'calls' | 'openCalls' | 'allocatedBytes' | 'netBytes' | 'externalBytes' | 'lines'
+  'calls' | 'openCalls' | 'allocatedBytes' | 'netBytes' | 'externalBytes' | 'maxCallNetBytes' | 'lines'
 > & {
   /** The function's index in the attributor. */
   index: number;
@@ -154,6 +154,7 @@ export class Agent {
           allocatedBytes: s.allocatedBytes,
           netBytes: s.netBytes,
           externalBytes: s.externalBytes,
+          maxCallNetBytes: s.maxCallNetBytes,
           lines: [...s.lines].sort((a, b) => a[0] - b[0]),
         };
       }),
@@ -165,6 +166,7 @@ export class Agent {
       warnings: [...this.warnings, ...this.recorderWarnings()],
       final,
       ...this.spans?.report(),
+      ...(this.spans ? {} : { timeline: this.recorder.timeline.slice() }),
     };
     if (final) {
       if (this.recorder.trace) Object.assign(report, { trace: this.recorder.trace, traceLines: this.locationLines });

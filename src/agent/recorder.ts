@@ -100,6 +100,8 @@ const TYPICAL_CALIBRATING_COST = 16;
 const OLD_SPACE_MARGIN = 1.1;
 /** The largest old-space allocation buffer V8 takes: a page's allocatable area (256 KiB pages). */
 const OLD_SPACE_BUFFER = 256 * 1024;
+const TIMELINE_STEP_MS = 5;
+const TIMELINE_POINTS = 20_000;
 const END_USED = 0;
 const END_EXTERNAL = 1;
 const END_OLD = 2;
@@ -402,7 +404,29 @@ export class Recorder {
       }
       return;
     }
-    this.attributor.hit(hit.id, hit.depth, this.reading(hit.used, 0, 0));
+    const reading = this.reading(hit.used, 0, 0);
+    this.attributor.hit(hit.id, hit.depth, reading);
+    this.recordTimeline(reading.heapInUse);
+  }
+
+  /**
+   * The heap in use over time, for `lineprof plot`: a point at a hit at most every TIMELINE_STEP_MS; past
+   * TIMELINE_POINTS, every other point goes and the step doubles, so a long session keeps its whole span.
+   */
+  private timelineStep = TIMELINE_STEP_MS;
+  private lastTimelineAt = -Infinity;
+  readonly timeline: Array<[number, number]> = [];
+
+  private recordTimeline(heapInUse: number): void {
+    const t = performance.timeOrigin + performance.now();
+    if (t - this.lastTimelineAt < this.timelineStep) return;
+    this.lastTimelineAt = t;
+    this.timeline.push([t, heapInUse]);
+    if (this.timeline.length >= TIMELINE_POINTS) {
+      for (let i = 0, j = 0; i < this.timeline.length; i += 2, j++) this.timeline[j] = this.timeline[i]!;
+      this.timeline.length = TIMELINE_POINTS / 2;
+      this.timelineStep *= 2;
+    }
   }
 
   /**

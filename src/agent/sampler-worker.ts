@@ -45,10 +45,15 @@ function main(): void {
     }
   };
   let busy = false;
-  const tick = async (): Promise<void> => {
+  let current: Promise<void> = Promise.resolve();
+  const tick = (): Promise<void> => {
     // One sample at a time: when the main thread is slow to answer (a long GC), skip ticks rather than queue them.
-    if (busy) return;
+    if (busy) return current;
     busy = true;
+    current = sample();
+    return current;
+  };
+  const sample = async (): Promise<void> => {
     const t = performance.timeOrigin + performance.now();
     try {
       const heap = await post<{ usedSize: number; totalSize: number }>('Runtime.getHeapUsage');
@@ -64,7 +69,8 @@ function main(): void {
   setInterval(() => void tick(), intervalMs);
   void tick();
   parentPort?.on('message', (message: unknown) => {
-    if (message === 'stop') void tick().finally(() => process.exit(0));
+    // A last sample, taken after the caller's work: wait for one in flight, then take a fresh one.
+    if (message === 'stop') void current.then(tick).finally(() => process.exit(0));
   });
 }
 

@@ -94,6 +94,8 @@ export interface FunctionStats {
   allocatedBytes: number;
   netBytes: number;
   externalBytes: number;
+  /** The largest net heap change of one call (the budget `--max-increment` checks); null before any call ended. */
+  maxCallNetBytes: number | null;
   lines: Map<number, LineStats>;
 }
 
@@ -134,6 +136,7 @@ export class Attributor {
       allocatedBytes: 0,
       netBytes: 0,
       externalBytes: 0,
+      maxCallNetBytes: null,
       lines: new Map(),
     });
     return this.functions.length - 1;
@@ -317,6 +320,7 @@ export class Attributor {
     const fn = this.functions[frame.fn]!;
     const net = reading.heap - frame.openedAt.heap - frame.suspendedHeap;
     fn.netBytes += net;
+    if (fn.maxCallNetBytes === null || net > fn.maxCallNetBytes) fn.maxCallNetBytes = net;
     fn.allocatedBytes += net + (reading.freed - frame.openedAt.freed - frame.suspendedFreed);
     fn.externalBytes += reading.external - frame.openedAt.external - frame.suspendedExternal;
   }

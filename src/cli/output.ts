@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors';
 import type { ProfileResult } from '../model/types';
-import { BYTE_UNITS } from '../report/format';
+import { BYTE_UNITS, parseBytes } from '../report/format';
 import type { ByteUnit } from '../report/format';
 import { renderJson } from '../report/json';
 import { renderText } from '../report/text';
@@ -43,5 +43,14 @@ export function writeFile(file: string, content: string): void {
     fs.writeFileSync(file, content);
   } catch (err) {
     throw new UsageError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** A size option (`--max-peak 200MiB`), or one line saying what is wrong with it. */
+export function sizeOption(name: string, text: string): number {
+  try {
+    return parseBytes(text);
+  } catch (err) {
+    throw new UsageError(`${name}: ${(err as Error).message}`);
   }
 }

@@ -48,6 +48,7 @@ function toProfile(fn: AgentFunctionReport): FunctionProfile {
     allocatedBytes: fn.allocatedBytes,
     netBytes: fn.netBytes,
     externalBytes: fn.externalBytes,
+    maxCallNetBytes: fn.maxCallNetBytes ?? null,
     lines,
   };
 }
@@ -61,6 +62,7 @@ function mergeProfiles(a: FunctionProfile, b: FunctionProfile): FunctionProfile 
     allocatedBytes: a.allocatedBytes + b.allocatedBytes,
     netBytes: a.netBytes + b.netBytes,
     externalBytes: a.externalBytes + b.externalBytes,
+    maxCallNetBytes: maxOf(a.maxCallNetBytes, b.maxCallNetBytes),
     lines: a.lines.map((l, i) => {
       const o = b.lines[i]!;
       const peaks = [l.memUsageBytes, o.memUsageBytes].filter((v): v is number => v !== null);
@@ -78,4 +80,14 @@ function mergeProfiles(a: FunctionProfile, b: FunctionProfile): FunctionProfile 
       };
     }),
   };
+}
+
+/** The agent's heap timeline (epoch milliseconds) as seconds since the session began. */
+export function timelineOf(report: AgentReport, startedAt: Date): Array<[number, number]> | undefined {
+  const origin = startedAt.getTime();
+  return report.timeline?.map(([t, bytes]): [number, number] => [Math.max(0, (t - origin) / 1000), bytes]);
+}
+
+function maxOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }

@@ -53,6 +53,8 @@ export interface AgentFunctionReport {
   allocatedBytes: number;
   netBytes: number;
   externalBytes: number;
+  /** The largest net heap change of one call; null when no call ended. */
+  maxCallNetBytes: number | null;
   lines: Array<[number, LineStats]>;
   /** Lines that carry at least one recording breakpoint (lines that can show figures). */
   instrumentedLines: number[];
@@ -140,6 +142,8 @@ export interface FunctionProfile {
   allocatedBytes: number;
   netBytes: number;
   externalBytes: number;
+  /** The largest net heap change of one call (what `--max-increment` checks); null when no call ended. */
+  maxCallNetBytes: number | null;
   lines: LineProfile[];
 }
 

@@ -18,6 +18,11 @@ export interface SelectionSpec {
   functions: string[];
   /** `--line FILE:LINE`: the innermost function containing that line. */
   lines: LineSelector[];
+  /**
+   * Functions by where V8 says they are (`[[FunctionLocation]]`: 1-based line, 0-based column of the parameter
+   * list): how the in-process API selects the very function object it was given.
+   */
+  positions?: Array<{ file: string; line: number; column: number }>;
 }
 
 export interface SelectedFunction {
@@ -40,6 +45,7 @@ export function functionNameMatches(requested: string, fn: SourceFunction): bool
 export function mayContainSelection(source: string, filePath: string | null, spec: SelectionSpec): boolean {
   if (spec.markers && source.includes('@profile')) return true;
   if (spec.functions.some((name) => source.includes(name.slice(name.lastIndexOf('.') + 1)))) return true;
+  if (filePath !== null && spec.positions?.some((p) => p.file === filePath)) return true;
   return filePath !== null && spec.lines.some((l) => l.file === filePath);
 }
 
@@ -55,6 +61,12 @@ export function selectFunctions(parsed: ParsedSource, filePath: string | null, s
     if (spec.functions.some((name) => functionNameMatches(name, fn))) add(fn, 'function');
   }
   if (filePath !== null) {
+    for (const position of spec.positions ?? []) {
+      if (position.file !== filePath) continue;
+      const offset = (parsed.lineStarts[position.line - 1] ?? -1) + position.column;
+      const fn = functionAtHead(parsed, offset);
+      if (fn) add(fn, 'function');
+    }
     for (const sel of spec.lines) {
       if (sel.file !== filePath) continue;
       const fn = innermostFunctionAt(parsed, sel.line);
@@ -62,6 +74,15 @@ export function selectFunctions(parsed: ParsedSource, filePath: string | null, s
     }
   }
   return [...byStart.values()].sort((a, b) => a.fn.start - b.fn.start);
+}
+
+/** The innermost function whose head (from its start to its body) holds the offset. */
+function functionAtHead(parsed: ParsedSource, offset: number): SourceFunction | undefined {
+  let best: SourceFunction | undefined;
+  for (const fn of parsed.functions) {
+    if (fn.start <= offset && offset < fn.bodyStart && (!best || fn.end - fn.start < best.end - best.start)) best = fn;
+  }
+  return best;
 }
 
 export function innermostFunctionAt(parsed: ParsedSource, line: number): SourceFunction | undefined {

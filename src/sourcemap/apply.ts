@@ -38,6 +38,7 @@ function separate(fn: AgentFunctionReport): AgentFunctionReport[] {
       allocatedBytes: sum(unmapped, 'allocatedBytes'),
       netBytes: sum(unmapped, 'netBytes'),
       externalBytes: sum(unmapped, 'externalBytes'),
+      maxCallNetBytes: null,
       generated: undefined,
     },
   ];

@@ -60,7 +60,7 @@ describe('Attributor', () => {
     assert.deepEqual([...fnStats(A).lines.keys()], [2, 3, 4]);
     // And the function's totals cover the whole call
     const { lines: _lines, ...totals } = fnStats(A);
-    assert.deepEqual(totals, { calls: 1, openCalls: 0, netBytes: 300, allocatedBytes: 300, externalBytes: 10 });
+    assert.deepEqual(totals, { calls: 1, openCalls: 0, netBytes: 300, allocatedBytes: 300, externalBytes: 10, maxCallNetBytes: 300 });
   });
 
   test('(a) Mem usage is the largest heap seen after the line over its occurrences', () => {

@@ -70,7 +70,7 @@ describe('separateUnmappedLines', () => {
     const fn: AgentFunctionReport = {
       name: 'build', url: 'file:///src/app.ts', file: '/src/app.ts', startLine: 4, startColumn: 0, endLine: 7,
       source: ['a', 'b', 'c', 'd'], reasons: ['comment'], isAsync: false, isGenerator: false, calls: 2, openCalls: 0,
-      allocatedBytes: 130, netBytes: 130, externalBytes: 0,
+      allocatedBytes: 130, netBytes: 130, externalBytes: 0, maxCallNetBytes: 70,
       lines: [[-9, lineStatsOf({ occurrences: 2, allocatedBytes: 30, netBytes: 30 })], [5, lineStatsOf({ occurrences: 2, allocatedBytes: 100, netBytes: 100 })]],
       instrumentedLines: [-9, 5],
       generated: { url: 'file:///dist/app.js', file: '/dist/app.js', startLine: 8, endLine: 12, source: ['g8', 'g9', 'g10', 'g11', 'g12'] },

@@ -22,6 +22,7 @@ const fnReport = (over: Partial<AgentFunctionReport>): AgentFunctionReport => ({
   allocatedBytes: 0,
   netBytes: 0,
   externalBytes: 0,
+  maxCallNetBytes: null,
   lines: [],
   instrumentedLines: [11, 12],
   ...over,
@@ -91,6 +92,7 @@ describe('buildFunctionProfiles', () => {
       allocatedBytes: 900,
       netBytes: 800,
       externalBytes: 7,
+      maxCallNetBytes: null,
       lines: [
         unran(10, 'function load() {'),
         {

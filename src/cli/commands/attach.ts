@@ -7,7 +7,8 @@ import { UsageError } from '../../errors';
 import { DEFAULT_GC_EVERY } from '../../run';
 import { DEFAULT_INSPECTOR } from '../../target/endpoint';
 import { liveView, progressLine } from '../live-view';
-import { withOutputOptions, writeResult } from '../output';
+import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
+import { sizeOption, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
 
 interface AttachArgs extends OutputArgs {
@@ -23,6 +24,7 @@ interface AttachArgs extends OutputArgs {
   'gc-every': number;
   live?: boolean;
   list: boolean;
+  'max-increment'?: string;
 }
 
 const ENDINGS: Record<AttachEnd, string> = {
@@ -55,6 +57,10 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         .option('include-node-modules', { type: 'boolean', default: false, describe: 'Also look in node_modules' })
         .option('duration', { type: 'number', describe: 'Detach after SECONDS' })
         .option('calls', { type: 'number', describe: 'Detach after N calls of the marked functions' })
+        .option('max-increment', {
+          type: 'string',
+          describe: 'Fail (exit 3) if one call of a marked function grew the JS heap by more than SIZE, e.g. 10MiB',
+        })
         .option('gc-every', { type: 'number', default: DEFAULT_GC_EVERY, describe: 'Full GC every N hits, outside every reading' })
         .option('list', {
           type: 'boolean',
@@ -86,6 +92,7 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
       process.stdout.write(renderListing(label, scripts));
       return;
     }
+    const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     process.on('SIGINT', onSignal);
@@ -114,6 +121,11 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
       process.stderr.write(`lineprof: detached (${ENDINGS[ended]})\n`);
       for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
       writeResult(result, args);
+      const verdict = maxIncrement === undefined ? undefined : incrementVerdict(result, maxIncrement);
+      if (verdict) {
+        process.stderr.write(`lineprof: ${verdict}\n`);
+        process.exitCode = OVER_BUDGET_EXIT;
+      }
     } finally {
       status.close();
       process.removeListener('SIGINT', onSignal);

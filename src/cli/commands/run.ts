@@ -7,7 +7,8 @@ import { UsageError } from '../../errors';
 import { COLUMNS } from '../../report/columns';
 import { DEFAULT_GC_EVERY, describeExit, startRun } from '../../run';
 import type { RunHandle } from '../../run';
-import { withOutputOptions, writeResult } from '../output';
+import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
+import { sizeOption, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
 
 interface RunArgs extends OutputArgs {
@@ -18,6 +19,7 @@ interface RunArgs extends OutputArgs {
   markers: boolean;
   'include-node-modules': boolean;
   'gc-every': number;
+  'max-increment'?: string;
 }
 
 const COLUMN_HELP = COLUMNS.map((c) => `  ${c.title.padEnd(13)} ${c.meaning}`).join('\n');
@@ -64,6 +66,10 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
           default: false,
           describe: 'Also look for marked functions in node_modules',
         })
+        .option('max-increment', {
+          type: 'string',
+          describe: 'Fail (exit 3) if one call of a marked function grows the JS heap by more than SIZE, e.g. 10MiB',
+        })
         .option('gc-every', {
           type: 'number',
           default: DEFAULT_GC_EVERY,
@@ -75,6 +81,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
     ) as Argv<RunArgs>,
   handler: async (args) => {
     for (const file of [args.output, args.json]) if (file) checkWritable(file);
+    const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
     if (!Number.isInteger(args['gc-every']) || args['gc-every'] < 0) {
       throw new UsageError(`--gc-every takes a whole number from 0, got ${args['gc-every']}`);
     }
@@ -96,6 +103,11 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
       else if (exit.code !== 0) process.stderr.write(`lineprof: the script ended with ${describeExit(exit)}\n`);
       process.exitCode = exitStatus(exit);
       writeResult(result, args);
+      const verdict = maxIncrement === undefined ? undefined : incrementVerdict(result, maxIncrement);
+      if (verdict) {
+        process.stderr.write(`lineprof: ${verdict}\n`);
+        if (process.exitCode === 0) process.exitCode = OVER_BUDGET_EXIT;
+      }
     } finally {
       removeSignalHandlers();
     }

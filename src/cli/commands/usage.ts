@@ -2,13 +2,14 @@
 import * as fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../errors';
-import { BYTE_UNITS, formatBytes, parseBytes } from '../../report/format';
+import { OVER_BUDGET_EXIT, peakVerdict } from '../../budget';
+import { BYTE_UNITS } from '../../report/format';
 import type { ByteFormat, ByteUnit } from '../../report/format';
 import { renderChart, renderCsv, summaryLine } from '../../usage/model';
 import type { UsageResult } from '../../usage/model';
 import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from '../../usage/sample-usage';
 import type { UsageOptions } from '../../usage/sample-usage';
-import { writeFile } from '../output';
+import { sizeOption, writeFile } from '../output';
 import { checkWritable, exitStatus, forwardSignals } from './run';
 
 interface UsageArgs {
@@ -29,9 +30,6 @@ interface UsageArgs {
   unit: ByteUnit;
   precision: number;
 }
-
-/** Exit status when a budget is exceeded and the script itself succeeded. */
-export const OVER_BUDGET_EXIT = 3;
 
 const ADDRESS = /^(\d+|[\w.-]*:\d+|\[[^\]]*\]:\d+|wss?:\/\/.*)$/;
 
@@ -102,23 +100,13 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
     if (args.csv) writeFile(args.csv, renderCsv(result));
     const exit = result.exit;
     process.exitCode = exit ? exitStatus({ code: exit.code, signal: exit.signal as NodeJS.Signals | null }) : 0;
-    if (maxPeak !== undefined && result.peak.rss > maxPeak) {
-      process.stderr.write(
-        `lineprof: over budget: peak RSS ${formatBytes(result.peak.rss, format)} at ${result.peak.rssAt.toFixed(3)} s ` +
-          `exceeds --max-peak ${formatBytes(maxPeak, format)}\n`,
-      );
+    const verdict = maxPeak === undefined ? undefined : peakVerdict(result, maxPeak);
+    if (verdict) {
+      process.stderr.write(`lineprof: ${verdict}\n`);
       if (process.exitCode === 0) process.exitCode = OVER_BUDGET_EXIT;
     }
   },
 });
-
-export function sizeOption(name: string, text: string): number {
-  try {
-    return parseBytes(text);
-  } catch (err) {
-    throw new UsageError(`${name}: ${(err as Error).message}`);
-  }
-}
 
 function chartWidth(): number {
   return Math.max(20, Math.min(100, (process.stdout.columns || 80) - 4));

@@ -1,0 +1,179 @@
+/** lineprof usage through the library (sampleUsage) on real processes: a Node script with phases, any pid, children. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { TargetError, UsageError } from '../../src/errors';
+import { sampleUsage } from '../../src/usage/sample-usage';
+import type { UsageSample } from '../../src/usage/model';
+import { FIXTURES } from '../helpers/profile';
+
+const MiB = 1024 * 1024;
+/** new Array(131072).fill(x): 131,072 doubles and the array's header. */
+const ARRAY_BYTES = 1_048_592;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function median(values: number[]): number {
+  assert.ok(values.length > 0, 'median of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const mib = (bytes: number): string => `${(bytes / MiB).toFixed(2)} MiB`;
+
+/** A stream that keeps what the target printed (out of the test output). */
+function sink(): PassThrough {
+  const stream = new PassThrough();
+  stream.resume();
+  return stream;
+}
+
+test('phases.js at 10 ms: the grow span, the heap rising by 50 MiB, freed by gc(), the RSS following', async () => {
+  const result = await sampleUsage({
+    script: path.join(FIXTURES, 'phases.js'),
+    intervalSeconds: 0.01,
+    nodeArgs: ['--expose-gc'],
+    stdout: sink(),
+    stderr: sink(),
+  }).done;
+  assert.deepEqual(result.exit, { code: 0, signal: null });
+  const samples = result.samples;
+  assert.ok(samples.length >= 40, `${samples.length} samples, expected at least 40`);
+  for (let i = 1; i < samples.length; i++) {
+    assert.ok(samples[i]!.t > samples[i - 1]!.t, `sample ${i} at ${samples[i]!.t} s is not after ${samples[i - 1]!.t} s`);
+  }
+
+  assert.equal(result.spans.length, 1, `spans: ${JSON.stringify(result.spans)}`);
+  const span = result.spans[0]!;
+  assert.equal(span.name, 'grow');
+  assert.notEqual(span.end, null, 'grow returned while sampling: its span has an end');
+  const end = span.end!;
+  assert.ok(end > span.start, `span ${span.start}–${end} s`);
+  // 50 arrays of 1 MiB of doubles are live when grow returns: its heap change, within 10 %.
+  assert.notEqual(span.heapEnd, null);
+  const grown = span.heapEnd! - span.heapStart;
+  const expected = 50 * ARRAY_BYTES;
+  assert.ok(
+    Math.abs(grown - expected) <= expected * 0.1,
+    `heap change over grow ${grown} B (${mib(grown)}), expected ${expected} B ± 10 %`,
+  );
+
+  const heap = (s: UsageSample): number => {
+    assert.notEqual(s.heapUsed, undefined, `sample at ${s.t} s has no heapUsed`);
+    return s.heapUsed!;
+  };
+  const before = samples.filter((s) => s.t < span.start);
+  assert.ok(before.length >= 3, `${before.length} samples before grow started at ${span.start} s`);
+  const baseline = median(before.map(heap));
+  const baselineRss = median(before.map((s) => s.rss));
+
+  // During grow and the 0.5 s hold that follows it the heap holds the 50 MiB.
+  const held = samples.filter((s) => s.t >= span.start && s.t <= end + 0.5);
+  assert.ok(held.length > 0, 'samples during grow and the hold');
+  const heapPeak = Math.max(...held.map(heap));
+  assert.ok(
+    heapPeak >= baseline + 50 * MiB * 0.95,
+    `heap peak during grow/hold ${mib(heapPeak)}, expected at least baseline ${mib(baseline)} + 47.5 MiB`,
+  );
+
+  // After the hold the arrays are dropped and gc() runs: the heap is back near where it started.
+  const after = samples.filter((s) => s.t > end + 0.6);
+  assert.ok(after.length >= 3, `${after.length} samples after the hold (t > ${(end + 0.6).toFixed(3)} s)`);
+  for (const s of after) {
+    assert.ok(heap(s) < baseline + 8 * MiB, `heap ${mib(heap(s))} at ${s.t.toFixed(3)} s: not freed (baseline ${mib(baseline)})`);
+  }
+
+  // The arrays are written (fill), so they are resident: the RSS rises with them.
+  const rssPeak = Math.max(...samples.map((s) => s.rss));
+  assert.ok(rssPeak >= baselineRss + 45 * MiB, `peak RSS ${mib(rssPeak)}, expected at least ${mib(baselineRss)} + 45 MiB`);
+  assert.equal(result.peak.rss, rssPeak);
+});
+
+test('--pid of a process that is not Node: its RSS only, with a warning; a pid that does not exist is refused', async () => {
+  // bytearray(n) zero-fills its bytes, so all 60 MiB are resident. python3 may be a pyenv shim (a bash script that
+  // execs python, same pid) taking ~0.6 s to start: the script says when it holds the bytearray, then we wait 0.3 s.
+  const python = spawn(
+    'python3',
+    ['-c', "import time; b = bytearray(60*1024*1024); print('ready', flush=True); time.sleep(1.2)"],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      python.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+      python.on('error', reject);
+      python.on('exit', (code) => reject(new Error(`python3 exited (${code}) before holding its bytearray`)));
+    });
+    await sleep(300);
+    assert.equal(python.exitCode, null, 'python3 is still running');
+    const result = await sampleUsage({ pid: python.pid!, intervalSeconds: 0.02, timeoutSeconds: 0.5 }).done;
+    assert.ok(result.samples.length >= 5, `${result.samples.length} samples in 0.5 s at 20 ms`);
+    for (const s of result.samples) {
+      assert.ok(s.rss >= 60 * MiB, `RSS ${mib(s.rss)} at ${s.t.toFixed(3)} s, expected at least the 60 MiB bytearray`);
+      assert.ok(!('heapUsed' in s), `a sample of a non-Node process has heapUsed: ${JSON.stringify(s)}`);
+    }
+    assert.ok(
+      result.warnings.some((w) => w.includes('RSS only')),
+      `warnings: ${JSON.stringify(result.warnings)}`,
+    );
+    assert.deepEqual(result.exit, null);
+    assert.ok('pid' in result.target && result.target.pid === python.pid);
+  } finally {
+    python.kill('SIGKILL');
+  }
+
+  // pid_max is the first pid the kernel never gives.
+  const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  const handle = sampleUsage({ pid: pidMax, intervalSeconds: 0.02, timeoutSeconds: 0.2 });
+  await assert.rejects(handle.done, (err: unknown) => {
+    assert.ok(err instanceof TargetError, `expected a TargetError, got ${String(err)}`);
+    assert.match(err.message, new RegExp(`no process ${pidMax}`));
+    return true;
+  });
+});
+
+test('includeChildren: the RSS of a child process the script starts (python3 holding 40 MiB) is sampled', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-usage-'));
+  const script = path.join(dir, 'spawns.js');
+  fs.writeFileSync(
+    script,
+    [
+      "const { spawn } = require('node:child_process');",
+      "const child = spawn('python3', ['-c', 'b = bytearray(40*1024*1024); import time; time.sleep(1)'], { stdio: 'inherit' });",
+      "child.on('exit', (code) => { process.exitCode = code ?? 1; });",
+      '',
+    ].join('\n'),
+  );
+  try {
+    const result = await sampleUsage({
+      script,
+      intervalSeconds: 0.02,
+      includeChildren: true,
+      stdout: sink(),
+      stderr: sink(),
+    }).done;
+    assert.deepEqual(result.exit, { code: 0, signal: null });
+    const withChildren = result.samples.filter((s) => s.childrenRss !== undefined);
+    assert.ok(withChildren.length > 0, 'samples carry childrenRss');
+    const most = Math.max(...withChildren.map((s) => s.childrenRss!));
+    assert.ok(most >= 40 * MiB, `largest childrenRss ${mib(most)}, expected at least the child's 40 MiB bytearray`);
+    // The peak counts the children.
+    assert.ok(result.peak.rss >= most, `peak ${mib(result.peak.rss)} includes the children's ${mib(most)}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an interval under 5 ms is refused at once, as a UsageError', () => {
+  assert.throws(
+    () => sampleUsage({ script: path.join(FIXTURES, 'phases.js'), intervalSeconds: 0.001 }),
+    (err: unknown) => {
+      assert.ok(err instanceof UsageError, `expected a UsageError, got ${String(err)}`);
+      assert.match(err.message, /0\.005/);
+      return true;
+    },
+  );
+});
