@@ -305,6 +305,9 @@ export class Agent {
   }
 
   private isCandidate(url: string): boolean {
+    // A function handed to the in-process API is profiled wherever it lives.
+    const positions = this.config.selection.positions;
+    if (positions?.some((p) => p.file === fileOf(url))) return true;
     return isProgramScript(url, this.config.includeNodeModules);
   }
 

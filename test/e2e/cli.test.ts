@@ -150,3 +150,29 @@ test('--line past the end of a TypeScript file is one line and exit 2', async ()
   assert.equal(code, 2);
   assert.equal(stderr, 'lineprof: --line fixtures/ts/store.ts:99: fixtures/ts/store.ts has 37 lines\n');
 });
+
+test('--max-increment: a call that keeps 2 MiB fails a 1 MiB budget (exit 3, one line) and passes a 4 MiB one', async () => {
+  const over = await runCli(['run', '--max-increment', '1MiB', 'fixtures/budget.js']);
+  assert.equal(over.code, 3);
+  assert.match(over.stderr, /^lineprof: over budget: one call of remember grew the JS heap by 2\.\d\d MiB, more than --max-increment 1\.00 MiB\n$/);
+  assert.match(over.stdout, /Function: remember/, 'the tables are still printed');
+  const within = await runCli(['run', '--max-increment', '4 MiB', 'fixtures/budget.js']);
+  assert.equal(within.code, 0);
+  assert.equal(within.stderr, '');
+  const bad = await runCli(['run', '--max-increment', 'much', 'fixtures/budget.js']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, 'lineprof: --max-increment: not a size: "much" (write e.g. 10MiB, 200MB, 1.5GiB or a number of bytes)\n');
+});
+
+test('a run result has its heap timeline, and lineprof plot draws it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-plot-run-'));
+  const json = path.join(dir, 'run.json');
+  assert.equal((await runCli(['run', '--json', json, 'fixtures/budget.js'])).code, 0);
+  const result = JSON.parse(fs.readFileSync(json, 'utf8')) as { timeline: Array<[number, number]> };
+  assert.ok(result.timeline.length >= 2, `${result.timeline.length} points`);
+  // Three calls keep 3 x 2 MiB: the heap at the end is at least 6 MiB above the start.
+  assert.ok(result.timeline[result.timeline.length - 1]![1] - result.timeline[0]![1] >= 6 * 1024 * 1024 * 0.95);
+  const svg = path.join(dir, 'run.svg');
+  assert.equal((await runCli(['plot', json, '-o', svg])).code, 0);
+  assert.match(fs.readFileSync(svg, 'utf8'), /peak JS heap/);
+});
