@@ -13,8 +13,12 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startServer(options: { inspect: boolean }): Promise<Server> {
-  const args = [...(options.inspect ? ['--inspect=127.0.0.1:0'] : []), path.join(FIXTURES, 'targets', 'server.js')];
+export async function startServer(options: { inspect: boolean; script?: string; nodeArgs?: string[] }): Promise<Server> {
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(options.inspect ? ['--inspect=127.0.0.1:0'] : []),
+    path.join(FIXTURES, options.script ?? path.join('targets', 'server.js')),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
