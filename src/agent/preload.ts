@@ -44,11 +44,16 @@ function watchLifeline(fd: number): void {
  * `lineprof usage`: the sampler worker writes its samples straight to the channel. Unref'd: it must not keep the
  * program alive, and it ends with it.
  */
+const SAMPLER_START_TIMEOUT_MS = 2000;
+
 function startSampler(intervalMs: number, fd: number): void {
-  const workerData: SamplerWorkerData = { intervalMs, fd };
+  const ready = new SharedArrayBuffer(4);
+  const workerData: SamplerWorkerData = { intervalMs, fd, ready };
   const worker = new Worker(path.join(__dirname, 'sampler-worker.js'), { workerData, stdout: false, stderr: false });
   worker.unref();
   worker.on('error', () => undefined);
+  // The script starts once the sampler is connected (~30 ms), so that its first moments are sampled too.
+  Atomics.wait(new Int32Array(ready), 0, 0, SAMPLER_START_TIMEOUT_MS);
 }
 
 function main(): void {

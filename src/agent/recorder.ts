@@ -142,7 +142,7 @@ function cappedStackDepth(): number {
  * Stack depth of the caller, counted with V8's structured stack trace; the program's settings are restored
  * untouched. Throws if the program froze Error (Object.freeze, SES, --frozen-intrinsics).
  */
-function stackDepth(): number {
+export function stackDepth(): number {
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
   try {

@@ -13,6 +13,8 @@ export interface SamplerWorkerData {
   intervalMs: number;
   /** Write samples as JSON lines to this descriptor (run mode); else post them to the parent thread. */
   fd?: number;
+  /** Set to 1 (and notified) once the worker is connected, for a parent that waits before the program starts. */
+  ready?: SharedArrayBuffer;
 }
 
 /** One reading; `t` is epoch milliseconds with sub-millisecond precision (the same clock as spans). */
@@ -27,9 +29,14 @@ export interface HeapSample {
 const EXTERNAL = 'process.memoryUsage().external';
 
 function main(): void {
-  const { intervalMs, fd } = workerData as SamplerWorkerData;
+  const { intervalMs, fd, ready } = workerData as SamplerWorkerData;
   const session = new Session();
   session.connectToMainThread();
+  if (ready) {
+    const flag = new Int32Array(ready);
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+  }
   const post = <T>(method: string, params: object = {}): Promise<T> =>
     new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
   const emit = (sample: HeapSample): void => {

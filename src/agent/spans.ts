@@ -5,6 +5,7 @@
  */
 import type { SpanEvent } from '../model/types';
 import type { HeapBuffers } from './recorder';
+import { stackDepth } from './recorder';
 import { loadBinding } from './inspector-connection';
 
 /** Spans kept; later calls are counted, not kept (a hot function would otherwise grow the target's memory). */
@@ -14,13 +15,14 @@ export class SpanRecorder {
   private readonly buffers = loadBinding<HeapBuffers>('v8');
   private readonly spans: SpanEvent[] = [];
   private dropped = 0;
-  /** Open calls per function, most recent last. */
-  private readonly open = new Map<number, SpanEvent[]>();
+  /** Open calls per function, most recent last, with the stack depth of their entry. */
+  private readonly open = new Map<number, Array<{ span: SpanEvent; depth: number }>>();
 
   /**
-   * `exit` is 0 at a function's entry, 1 at one of its exits. An exit closes the function's most recent open call,
-   * except for async functions and generators, whose calls may end in any order: there the oldest (the calls of one
-   * async function cannot be told apart from entry and exit alone; docs/usage.md).
+   * `exit` is 0 at a function's entry, 1 at one of its exits. A plain function's exit closes its open call at the
+   * same stack depth; calls of it left deeper were left by a throw (they keep no end). Async functions and
+   * generators end where they resume, at another depth, and in any order: an exit closes the oldest open call
+   * (calls of one async function cannot be told apart from entry and exit alone; docs/usage.md).
    */
   constructor(private readonly endsInAnyOrder: (fn: number) => boolean) {}
 
@@ -31,6 +33,11 @@ export class SpanRecorder {
     const heap = this.buffers.heapStatisticsBuffer[this.buffers.kUsedHeapSizeIndex]!;
     let open = this.open.get(fn);
     if (!open) this.open.set(fn, (open = []));
+    const anyOrder = this.endsInAnyOrder(fn);
+    const depth = anyOrder ? 0 : stackDepth();
+    // Calls of a plain function open at this depth or deeper cannot still be running: they were left by a throw.
+    // (At an entry, a call open at this very depth is stale too; at an exit, that one is the call ending.)
+    if (!anyOrder) while (open.length > 0 && open[open.length - 1]!.depth > depth - 1 + exit) open.pop();
     if (exit === 0) {
       if (this.spans.length >= SPAN_LIMIT) {
         this.dropped++;
@@ -38,12 +45,12 @@ export class SpanRecorder {
       }
       const span: SpanEvent = { fn, start: t, heapStart: heap };
       this.spans.push(span);
-      open.push(span);
+      open.push({ span, depth });
     } else {
-      const span = this.endsInAnyOrder(fn) ? open.shift() : open.pop();
-      if (span) {
-        span.end = t;
-        span.heapEnd = heap;
+      const entry = anyOrder ? open.shift() : open[open.length - 1]?.depth === depth ? open.pop() : undefined;
+      if (entry) {
+        entry.span.end = t;
+        entry.span.heapEnd = heap;
       }
     }
     return false;
