@@ -7,6 +7,7 @@
  * 2. Wall-clock ratio profiled / unprofiled for fixtures/allocate.js (whole process, start to end).
  * 3. Requests per second of an HTTP server, unprofiled, attached, attached with the live view's reports, detached.
  * 4. Accuracy: each line of fixtures/exact.js against V8's own accounting of the same statement.
+ * 5. `lineprof usage`: the sampler's cost to a busy program (10 ms interval), and the spans' cost per call.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as http from 'node:http';
@@ -15,6 +16,7 @@ import { PassThrough } from 'node:stream';
 import { runProfile } from '../src/run';
 import { attachProfile } from '../src/attach';
 import { DEFAULT_NODE_FLAGS } from '../src/target/launch';
+import { sampleUsage } from '../src/usage/sample-usage';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const fixture = (name: string) => path.join(ROOT, 'fixtures', name);
@@ -143,12 +145,41 @@ function get(port: number): Promise<void> {
   });
 }
 
+/** The script's own timing of its calls, under `lineprof usage` (spans of tenLines on or off). */
+async function underUsage(script: string, args: string[], spans: boolean): Promise<{ ms: number; samples: number; spans: number }> {
+  const out = new PassThrough();
+  let stdout = '';
+  out.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  const result = await sampleUsage({ script, args, intervalSeconds: 0.01, markers: spans, stdout: out, stderr: new PassThrough() }).done;
+  return { ms: (JSON.parse(stdout.trim()) as { ms: number }).ms, samples: result.samples.length, spans: result.spans.length };
+}
+
+async function usageOverhead(): Promise<void> {
+  const script = fixture('bench-lines.js');
+  const busy = '2000000';
+  const base = JSON.parse(plain(script, [busy]).stdout.trim()) as { ms: number };
+  const sampled = await underUsage(script, [busy], false);
+  const fewCalls = '20000';
+  const baseFew = JSON.parse(plain(script, [fewCalls]).stdout.trim()) as { ms: number };
+  const withSpans = await underUsage(script, [fewCalls], true);
+  console.log('## lineprof usage (fixtures/bench-lines.js)');
+  console.log(
+    `sampling every 10 ms, no spans: ${busy} calls in ${base.ms.toFixed(0)} ms unsampled, ${sampled.ms.toFixed(0)} ms sampled ` +
+      `(${sampled.samples} samples), ratio ${(sampled.ms / base.ms).toFixed(2)}x`,
+  );
+  console.log(
+    `spans of tenLines: ${fewCalls} calls in ${baseFew.ms.toFixed(0)} ms without, ${withSpans.ms.toFixed(0)} ms with ` +
+      `(${withSpans.spans} spans): ${(((withSpans.ms - baseFew.ms) * 1000) / Number(fewCalls)).toFixed(1)} µs per call\n`,
+  );
+}
+
 async function main(): Promise<void> {
   console.log(`lineprof bench, node ${process.version}, ${new Date().toISOString()}\n`);
   await overheadPerLine();
   await wallClock();
   await attachOverhead();
   await accuracy();
+  await usageOverhead();
 }
 
 main().catch((err) => {
