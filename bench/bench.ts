@@ -156,7 +156,7 @@ async function underUsage(script: string, args: string[], spans: boolean): Promi
 
 async function usageOverhead(): Promise<void> {
   const script = fixture('bench-lines.js');
-  const busy = '2000000';
+  const busy = '300000000';
   const base = JSON.parse(plain(script, [busy]).stdout.trim()) as { ms: number };
   const sampled = await underUsage(script, [busy], false);
   const fewCalls = '20000';

@@ -158,7 +158,7 @@ export function stackDepth(): number {
 }
 
 /** A `gc()` function without requiring the target to have been started with --expose-gc. */
-function obtainGc(): () => void {
+export function obtainGc(): () => void {
   const existing = (globalThis as { gc?: () => void }).gc;
   if (typeof existing === 'function') return existing;
   v8.setFlagsFromString('--expose-gc');

@@ -5,7 +5,13 @@
  */
 import type { SpanEvent } from '../model/types';
 import type { HeapBuffers } from './recorder';
-import { stackDepth } from './recorder';
+import { obtainGc, stackDepth } from './recorder';
+
+/**
+ * V8 compiles a breakpoint condition anew at every hit and keeps each compiled script until a full GC; without one
+ * now and then, hits slow down as the list grows (measured: ~440 µs a hit after 40,000 hits, against ~25 µs).
+ */
+const GC_EVERY = 2048;
 import { loadBinding } from './inspector-connection';
 
 /** Spans kept; later calls are counted, not kept (a hot function would otherwise grow the target's memory). */
@@ -15,6 +21,8 @@ export class SpanRecorder {
   private readonly buffers = loadBinding<HeapBuffers>('v8');
   private readonly spans: SpanEvent[] = [];
   private dropped = 0;
+  private hits = 0;
+  private readonly gc = obtainGc();
   /** Open calls per function, most recent last, with the stack depth of their entry. */
   private readonly open = new Map<number, Array<{ span: SpanEvent; depth: number }>>();
 
@@ -28,6 +36,8 @@ export class SpanRecorder {
 
   /** The breakpoint condition's entry point; never pauses. */
   hit(fn: number, exit: number): boolean {
+    // Before the time is read: the collection's pause is lineprof's, not the call's.
+    if (++this.hits % GC_EVERY === 0) this.gc();
     const t = performance.timeOrigin + performance.now();
     this.buffers.updateHeapStatisticsBuffer();
     const heap = this.buffers.heapStatisticsBuffer[this.buffers.kUsedHeapSizeIndex]!;
