@@ -131,6 +131,14 @@ export function startRun(options: RunOptions): RunHandle {
     }
     const functions = buildFunctionProfiles(report);
     if (functions.length === 0) {
+      if (exit.code !== 0 || exit.signal) {
+        // A script that failed before loading what was marked (a missing loader, an exception at startup).
+        throw new TargetError(
+          `${displayPath(script, cwd)} ended (${describeExit(exit)}) before any marked function was loaded` +
+            lastLine(target.stderrTail()),
+          'target-failed',
+        );
+      }
       throw new UsageError(`no marked function was found in the scripts the program loaded: ${NOTHING_MARKED}`, 'nothing-marked');
     }
     const warnings = warningsOf(report);
@@ -155,7 +163,6 @@ export function startRun(options: RunOptions): RunHandle {
   return { done, kill: (signal) => kill(signal) };
 }
 
-/** Flags that would pause the script for a debugger: lineprof is that debugger, and nobody would resume it. */
 /**
  * Connects to the launched target's inspector and lets the script start (the agent is in place and waiting). On
  * failure, `kill` ends the target and the error says why, with the last line it wrote to stderr.
@@ -180,6 +187,7 @@ export async function letTargetRun(target: LaunchedTarget, script: string, cwd: 
   }
 }
 
+/** Flags that would pause the script for a debugger: lineprof is that debugger, and nobody would resume it. */
 export function checkNodeArgs(nodeArgs: string[], env: NodeJS.ProcessEnv): void {
   const fromOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
   const pausing = [...nodeArgs, ...fromOptions].find((a) => /^--(inspect-brk|inspect-wait|debug-brk)(=|$)/.test(a));
@@ -193,16 +201,20 @@ export function checkNodeArgs(nodeArgs: string[], env: NodeJS.ProcessEnv): void 
 
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.cts', '.mts', '.tsx']);
 const LOADER_FLAG = /^(--import|--require|-r|--loader|--experimental-loader)(=|$)/;
+/** What a TypeScript loader's name looks like (a `--require ./env.js` is not one). */
+const TYPESCRIPT_LOADER = /tsx|ts-node|@swc|esbuild-register|@babel\/register|typescript|\.ts$/;
 
 /**
- * Node 20 cannot run TypeScript by itself. A `.ts` script with no loader of the user's (`--node-arg=--import=…`,
- * `--require`, `--loader`, or in NODE_OPTIONS) runs through tsx when the project has it: `lineprof run app.ts` is
+ * Node 20 cannot run TypeScript by itself. A `.ts` script with no TypeScript loader of the user's
+ * (`--node-arg=--import=…`, `--require`, `--loader`, or in NODE_OPTIONS, naming tsx, ts-node, swc…) runs through tsx when the project has it: `lineprof run app.ts` is
  * the shortcut for `lineprof run --node-arg=--import=tsx app.ts`. Without tsx, one line says what to do.
  */
 export function withTypeScriptLoader(script: string, cwd: string, nodeArgs: string[], env: NodeJS.ProcessEnv): string[] {
   if (!TYPESCRIPT_EXTENSIONS.has(path.extname(script))) return nodeArgs;
   const fromOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
-  if ([...nodeArgs, ...fromOptions].some((a) => LOADER_FLAG.test(a))) return nodeArgs;
+  const flags = [...nodeArgs, ...fromOptions];
+  const loaders = flags.flatMap((a, i) => (LOADER_FLAG.test(a) ? [a.includes('=') ? a.slice(a.indexOf('=') + 1) : flags[i + 1] ?? ''] : []));
+  if (loaders.some((name) => TYPESCRIPT_LOADER.test(name))) return nodeArgs;
   let tsx: string;
   try {
     tsx = require.resolve('tsx', { paths: [path.dirname(script), cwd] });

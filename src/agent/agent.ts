@@ -305,9 +305,10 @@ export class Agent {
   }
 
   private isCandidate(url: string): boolean {
-    // A function handed to the in-process API is profiled wherever it lives.
+    // A function handed to the in-process API is profiled wherever it lives, and nothing else is looked at (a
+    // process with hundreds of modules would otherwise have each read and its source map decoded for nothing).
     const positions = this.config.selection.positions;
-    if (positions?.some((p) => p.file === fileOf(url))) return true;
+    if (positions) return positions.some((p) => p.file === fileOf(url));
     return isProgramScript(url, this.config.includeNodeModules);
   }
 
@@ -361,7 +362,7 @@ export class Agent {
         parsed.lineStarts,
         layout ? (line, column) => layout.lineAt(line, column) ?? -line : undefined,
       );
-      const fnIndex = this.attributor.addFunction({ returnUnseen: fn.isAsync && fn.isGenerator });
+      const fnIndex = this.attributor.addFunction({ async: fn.isAsync, generator: fn.isGenerator });
       const instrumented = new Set<number>();
       if (this.spans) {
         this.instrumentSpans(event, fn.name, fnIndex, planned);

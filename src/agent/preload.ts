@@ -45,15 +45,27 @@ function watchLifeline(fd: number): void {
  * program alive, and it ends with it.
  */
 const SAMPLER_START_TIMEOUT_MS = 2000;
+const SAMPLER_STOP_TIMEOUT_MS = 1000;
 
-function startSampler(intervalMs: number, fd: number): void {
+/** Returns how to stop it: synchronously, with its inspector session closed. */
+function startSampler(intervalMs: number, fd: number): () => void {
   const ready = new SharedArrayBuffer(4);
-  const workerData: SamplerWorkerData = { intervalMs, fd, ready };
+  const stopped = new SharedArrayBuffer(4);
+  const workerData: SamplerWorkerData = { intervalMs, fd, ready, stopped };
   const worker = new Worker(path.join(__dirname, 'sampler-worker.js'), { workerData, stdout: false, stderr: false });
   worker.unref();
   worker.on('error', () => undefined);
   // The script starts once the sampler is connected (~30 ms), so that its first moments are sampled too.
   Atomics.wait(new Int32Array(ready), 0, 0, SAMPLER_START_TIMEOUT_MS);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    // A process ending by a signal waits for every inspector session to disconnect (node's at-exit), and the
+    // worker's would never go by itself: the program would hang there.
+    worker.postMessage('disconnect');
+    Atomics.wait(new Int32Array(stopped), 0, 0, SAMPLER_STOP_TIMEOUT_MS);
+  };
 }
 
 function main(): void {
@@ -72,13 +84,16 @@ function main(): void {
   }
   send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
   inspector.waitForDebugger();
-  if (config.samplerIntervalMs) startSampler(config.samplerIntervalMs, config.channelFd);
+  const stopSampler = config.samplerIntervalMs ? startSampler(config.samplerIntervalMs, config.channelFd) : () => undefined;
   // The inspector port stays open on 127.0.0.1 (a random port and an unguessable path), as with node --inspect:
   // closing it here, while the controller disconnects, was followed once by a crash of the program (SIGSEGV) in
   // CI, and a profiler must not do that.
   watchLifeline(config.lifelineFd);
 
-  const finish = (): void => send(config.channelFd, { type: 'report', report: agent.report(true) });
+  const finish = (): void => {
+    send(config.channelFd, { type: 'report', report: agent.report(true) });
+    stopSampler();
+  };
   process.on('exit', finish);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {

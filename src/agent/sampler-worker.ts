@@ -15,6 +15,8 @@ export interface SamplerWorkerData {
   fd?: number;
   /** Set to 1 (and notified) once the worker is connected, for a parent that waits before the program starts. */
   ready?: SharedArrayBuffer;
+  /** Set to 1 (and notified) once the worker has disconnected its session after a 'disconnect' message. */
+  stopped?: SharedArrayBuffer;
 }
 
 /** One reading; `t` is epoch milliseconds with sub-millisecond precision (the same clock as spans). */
@@ -29,7 +31,7 @@ export interface HeapSample {
 const EXTERNAL = 'process.memoryUsage().external';
 
 function main(): void {
-  const { intervalMs, fd, ready } = workerData as SamplerWorkerData;
+  const { intervalMs, fd, ready, stopped } = workerData as SamplerWorkerData;
   const session = new Session();
   session.connectToMainThread();
   if (ready) {
@@ -73,11 +75,21 @@ function main(): void {
     }
   };
   // A ref'd timer: an inspector session alone does not keep a worker's event loop alive.
-  setInterval(() => void tick(), intervalMs);
+  const timer = setInterval(() => void tick(), intervalMs);
   void tick();
   parentPort?.on('message', (message: unknown) => {
     // A last sample, taken after the caller's work: wait for one in flight, then take a fresh one.
     if (message === 'stop') void current.then(tick).finally(() => process.exit(0));
+    // The program is ending: let go of its inspector at once (its main thread is waiting for this).
+    if (message === 'disconnect') {
+      clearInterval(timer);
+      session.disconnect();
+      if (stopped) {
+        const flag = new Int32Array(stopped);
+        Atomics.store(flag, 0, 1);
+        Atomics.notify(flag, 0);
+      }
+    }
   });
 }
 

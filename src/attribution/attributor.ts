@@ -114,6 +114,12 @@ interface Frame {
   suspendedExternal: number;
 }
 
+/**
+ * A new frame's line before its first reading. Not a negative number: a source-mapped location that maps nowhere
+ * is kept under its negated generated line.
+ */
+const NO_LINE = Number.NaN;
+
 export class Attributor {
   private readonly locations: AttributedLocation[] = [];
   private readonly functions: FunctionStats[] = [];
@@ -121,15 +127,19 @@ export class Attributor {
   /** Calls suspended at an `await` or `yield`, in the order they were left. */
   private readonly parked: Frame[] = [];
   private readonly returnUnseen: boolean[] = [];
+  private readonly resumesFromQueue: boolean[] = [];
   /** The call the last hit belonged to, while it is still open. */
   private lastFrame: Frame | undefined;
 
   /**
-   * `returnUnseen`: V8 never hits an async generator's return location, so one of its calls that stops without being
-   * at an `await` or `yield` has finished, not thrown.
+   * An async generator: V8 never hits its return location, so one of its calls that stops without being at an
+   * `await` or `yield` has finished, not thrown. An async function (not a generator): V8 resumes it only from the
+   * microtask queue, never from a caller, so its entry reached at the depth of one of its calls that may be
+   * suspended is a new call, even when a loop could repeat the entry.
    */
-  addFunction(kind: { returnUnseen?: boolean } = {}): number {
-    this.returnUnseen.push(kind.returnUnseen === true);
+  addFunction(kind: { async?: boolean; generator?: boolean } = {}): number {
+    this.returnUnseen.push(kind.async === true && kind.generator === true);
+    this.resumesFromQueue.push(kind.async === true && kind.generator !== true);
     this.functions.push({
       calls: 0,
       openCalls: 0,
@@ -170,7 +180,8 @@ export class Attributor {
     // Frames deeper than this reading were left without reaching a return location: suspended, or a throw.
     while (stack.length > 0 && stack[stack.length - 1]!.depth > depth) this.leave(reading);
     let top: Frame | undefined = stack[stack.length - 1];
-    if (top && top.depth === depth && (top.fn !== loc.fn || this.opensNewCall(top, loc))) {
+    const newCall = top !== undefined && top.depth === depth && top.fn === loc.fn && this.opensNewCall(top, loc);
+    if (top && top.depth === depth && (top.fn !== loc.fn || newCall)) {
       this.leave(reading);
       top = undefined;
     }
@@ -178,7 +189,7 @@ export class Attributor {
       if (top.maySuspend) this.chargeSuspended(top, reading);
       else this.charge(top, reading, false);
     } else {
-      const resumed = loc.kind === LocationKind.Entry && loc.opensCall ? undefined : this.unpark(loc.fn);
+      const resumed = newCall || (loc.kind === LocationKind.Entry && loc.opensCall) ? undefined : this.unpark(loc.fn);
       if (resumed) {
         this.chargeSuspended(resumed, reading);
         resumed.depth = depth;
@@ -187,7 +198,7 @@ export class Attributor {
         top = {
           fn: loc.fn,
           depth,
-          line: -1,
+          line: NO_LINE,
           offset: -1,
           at: reading,
           openedAt: reading,
@@ -227,7 +238,9 @@ export class Attributor {
    * call may reach its "first" location second.
    */
   private opensNewCall(top: Frame, loc: AttributedLocation): boolean {
-    return loc.kind === LocationKind.Entry && loc.opensCall && top.line !== loc.line;
+    if (loc.kind !== LocationKind.Entry) return false;
+    if (this.resumesFromQueue[loc.fn] && top.maySuspend) return true;
+    return loc.opensCall && top.line !== loc.line;
   }
 
   /** Closes every open call at this reading (end of profiling); the calls are counted as still open. */
@@ -235,10 +248,11 @@ export class Attributor {
     this.lastFrame = undefined;
     while (this.stack.length > 0) {
       const frame = this.stack[this.stack.length - 1]!;
-      if (!this.returnUnseen[frame.fn] || frame.maySuspend) this.functions[frame.fn]!.openCalls++;
+      const open = !this.returnUnseen[frame.fn] || frame.maySuspend;
+      if (open) this.functions[frame.fn]!.openCalls++;
       // Left at an await or yield: the call is suspended, and has been since its last reading.
       if (frame.maySuspend) this.chargeSuspended(frame, reading);
-      this.close(reading, false);
+      this.close(reading, false, !open);
     }
     // Calls still suspended (a generator never exhausted, an await never settled): their last interval is a
     // suspension that has not ended.
@@ -246,7 +260,7 @@ export class Attributor {
       this.functions[frame.fn]!.openCalls++;
       this.chargeSuspended(frame, reading);
       this.stack.push(frame);
-      this.close(reading, false);
+      this.close(reading, false, false);
     }
   }
 
@@ -282,7 +296,7 @@ export class Attributor {
     frame.suspendedFreed += freed;
     frame.suspendedExternal += external;
     frame.at = reading;
-    if (frame.line < 0) return;
+    if (Number.isNaN(frame.line)) return;
     const stats = this.lineStats(frame.fn, frame.line);
     stats.suspensions++;
     stats.suspendedBytes += heap + freed;
@@ -299,7 +313,7 @@ export class Attributor {
   }
 
   private charge(frame: Frame, reading: Reading, thrown: boolean): void {
-    if (frame.line < 0) return;
+    if (Number.isNaN(frame.line)) return;
     const stats = this.lineStats(frame.fn, frame.line);
     const net = reading.heap - frame.at.heap;
     stats.netBytes += net;
@@ -310,7 +324,8 @@ export class Attributor {
     if (reading.heapInUse > stats.peakHeapInUse) stats.peakHeapInUse = reading.heapInUse;
   }
 
-  private close(reading: Reading, thrown: boolean): void {
+  /** `ended`: the call ended (returned or threw), not closed because profiling stopped while it ran. */
+  private close(reading: Reading, thrown: boolean, ended = true): void {
     const frame = this.stack.pop()!;
     if (frame.at !== reading) this.charge(frame, reading, thrown);
     // A call's totals count once however deep the recursion: only the outermost open call of a function adds them.
@@ -320,7 +335,10 @@ export class Attributor {
     const fn = this.functions[frame.fn]!;
     const net = reading.heap - frame.openedAt.heap - frame.suspendedHeap;
     fn.netBytes += net;
-    if (fn.maxCallNetBytes === null || net > fn.maxCallNetBytes) fn.maxCallNetBytes = net;
+    // A budget errs on the safe side: a call's increment spans it from entry to exit, what ran while it was
+    // suspended included (the awaited work is often the call's own).
+    const span = net + frame.suspendedHeap;
+    if (ended && (fn.maxCallNetBytes === null || span > fn.maxCallNetBytes)) fn.maxCallNetBytes = span;
     fn.allocatedBytes += net + (reading.freed - frame.openedAt.freed - frame.suspendedFreed);
     fn.externalBytes += reading.external - frame.openedAt.external - frame.suspendedExternal;
   }

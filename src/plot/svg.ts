@@ -21,8 +21,16 @@ export interface PlotGeometry {
 export function plotGeometry(data: PlotData): PlotGeometry & { maxBytes: number; end: number; chartBottom: number } {
   const names = spanNames(data);
   const chartBottom = HEIGHT - MARGIN.bottom - names.length * LANE;
-  const end = Math.max(data.durationSeconds, ...data.series.flatMap((s) => s.points.map((p) => p[0])), 1e-3);
-  const maxBytes = niceMax(Math.max(1, ...data.series.flatMap((s) => s.points.map((p) => p[1]))));
+  // Loops, not spreads: a four-hour recording has a million points.
+  let end = Math.max(data.durationSeconds, 1e-3);
+  let top = 1;
+  for (const s of data.series) {
+    for (const [t, bytes] of s.points) {
+      if (t > end) end = t;
+      if (bytes > top) top = bytes;
+    }
+  }
+  const maxBytes = niceMax(top);
   const width = WIDTH - MARGIN.left - MARGIN.right;
   return {
     end,
@@ -40,8 +48,8 @@ export function renderSvg(data: PlotData): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
       `font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
-    `<text x="${MARGIN.left}" y="24" font-size="16" font-weight="bold">${escape(data.title)}</text>`,
-    `<text x="${MARGIN.left}" y="42" fill="#555555">${escape(data.subtitle)}</text>`,
+    `<text x="${MARGIN.left}" y="24" font-size="16" font-weight="bold">${escapeXml(data.title)}</text>`,
+    `<text x="${MARGIN.left}" y="42" fill="#555555">${escapeXml(data.subtitle)}</text>`,
   );
   // Axes and grid.
   const format = { unit: 'auto' as const, precision: 1 };
@@ -50,7 +58,7 @@ export function renderSvg(data: PlotData): string {
     const y = round(g.y(bytes));
     out.push(
       `<line x1="${MARGIN.left}" y1="${y}" x2="${WIDTH - MARGIN.right}" y2="${y}" stroke="#e5e5e5"/>`,
-      `<text x="${MARGIN.left - 6}" y="${y + 4}" text-anchor="end" fill="#333333">${escape(formatBytes(bytes, format))}</text>`,
+      `<text x="${MARGIN.left - 6}" y="${y + 4}" text-anchor="end" fill="#333333">${escapeXml(formatBytes(bytes, format))}</text>`,
     );
   }
   for (const t of timeTicks(g.end)) {
@@ -65,28 +73,27 @@ export function renderSvg(data: PlotData): string {
     `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${g.chartBottom}" stroke="#333333"/>`,
     `<text x="${WIDTH - MARGIN.right}" y="${HEIGHT - 8}" text-anchor="end" fill="#333333">time (s)</text>`,
   );
-  // Spans: a translucent band over the chart and a bar in the function's lane.
+  // Spans: a translucent band over the chart and a bar in the function's lane. Calls closer than a pixel are drawn
+  // as one bar (a hot function's 100,000 calls would otherwise be 100,000 rectangles); bands only when few.
   const names = spanNames(data);
-  data.spans.forEach((span) => {
-    const lane = names.indexOf(span.name);
-    const color = SPAN_COLORS[lane % SPAN_COLORS.length]!;
-    const x1 = round(g.x(span.start));
-    const x2 = round(g.x(span.end ?? g.end));
-    const w = Math.max(1, x2 - x1);
-    const tip = `${span.name}: ${formatSeconds(span.start)}–${span.end === null ? 'not ended' : formatSeconds(span.end)}` +
-      (span.heapEnd === null ? '' : `, heap ${signed(span.heapEnd - span.heapStart)}`);
+  const bands = data.spans.length <= MAX_BANDS;
+  for (const bar of spanBars(data, g)) {
+    const color = SPAN_COLORS[bar.lane % SPAN_COLORS.length]!;
+    const w = Math.max(1, round(bar.x2 - bar.x1));
+    if (bands) {
+      out.push(`<rect x="${round(bar.x1)}" y="${MARGIN.top}" width="${w}" height="${round(g.chartBottom - MARGIN.top)}" fill="${color}" fill-opacity="0.10"><title>${escapeXml(bar.tip)}</title></rect>`);
+    }
     out.push(
-      `<rect x="${x1}" y="${MARGIN.top}" width="${w}" height="${round(g.chartBottom - MARGIN.top)}" fill="${color}" fill-opacity="0.10"><title>${escape(tip)}</title></rect>`,
-      `<rect x="${x1}" y="${round(g.chartBottom + 6 + lane * LANE)}" width="${w}" height="${LANE - 6}" fill="${color}"${span.end === null ? ' fill-opacity="0.5"' : ''}><title>${escape(tip)}</title></rect>`,
+      `<rect x="${round(bar.x1)}" y="${round(g.chartBottom + 6 + bar.lane * LANE)}" width="${w}" height="${LANE - 6}" fill="${color}"${bar.open ? ' fill-opacity="0.5"' : ''}><title>${escapeXml(bar.tip)}</title></rect>`,
     );
-  });
+  }
   names.forEach((name, lane) => {
-    out.push(`<text x="${MARGIN.left - 6}" y="${round(g.chartBottom + 16 + lane * LANE)}" text-anchor="end" fill="${SPAN_COLORS[lane % SPAN_COLORS.length]}">${escape(name)}</text>`);
+    out.push(`<text x="${MARGIN.left - 6}" y="${round(g.chartBottom + 16 + lane * LANE)}" text-anchor="end" fill="${SPAN_COLORS[lane % SPAN_COLORS.length]}">${escapeXml(name)}</text>`);
   });
-  // Series.
+  // Series: at most the lowest and highest point of each pixel column (the picture is the same, the file small).
   for (const series of data.series) {
     if (series.points.length === 0) continue;
-    const d = series.points.map(([t, b], i) => `${i === 0 ? 'M' : 'L'}${round(g.x(t))},${round(g.y(b))}`).join(' ');
+    const d = perColumn(series.points, g).map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${x},${y}`).join(' ');
     out.push(
       `<path d="${d}" fill="none" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="6 4"' : ''} stroke-linejoin="round"/>`,
     );
@@ -97,7 +104,7 @@ export function renderSvg(data: PlotData): string {
     const y = MARGIN.top + 8 + i * 18;
     out.push(
       `<line x1="${x}" y1="${y}" x2="${x + 24}" y2="${y}" stroke="${series.color}" stroke-width="3"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
-      `<text x="${x + 30}" y="${y + 4}" fill="#333333">${escape(series.label)}</text>`,
+      `<text x="${x + 30}" y="${y + 4}" fill="#333333">${escapeXml(series.label)}</text>`,
     );
   });
   // The peak.
@@ -108,11 +115,87 @@ export function renderSvg(data: PlotData): string {
     const anchor = x > WIDTH / 2 ? 'end' : 'start';
     out.push(
       `<circle cx="${x}" cy="${y}" r="6" fill="${COLORS.peak}"/>`,
-      `<text x="${anchor === 'end' ? x - 10 : x + 10}" y="${Math.max(MARGIN.top + 12, y - 10)}" text-anchor="${anchor}" fill="${COLORS.peak}" font-weight="bold">${escape(label)}</text>`,
+      `<text x="${anchor === 'end' ? x - 10 : x + 10}" y="${Math.max(MARGIN.top + 12, y - 10)}" text-anchor="${anchor}" fill="${COLORS.peak}" font-weight="bold">${escapeXml(label)}</text>`,
     );
   }
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+const MAX_BANDS = 200;
+
+interface SpanBar {
+  lane: number;
+  x1: number;
+  x2: number;
+  open: boolean;
+  tip: string;
+}
+
+/** Each lane's calls, as bars in pixels; calls less than a pixel apart merge into one bar ("N calls"). */
+function spanBars(data: PlotData, g: PlotGeometry & { end: number }): SpanBar[] {
+  const names = spanNames(data);
+  const bars: SpanBar[] = [];
+  const last = new Map<number, SpanBar & { calls: number; first: number; lastEnd: number }>();
+  const sorted = [...data.spans].sort((a, b) => a.start - b.start);
+  for (const span of sorted) {
+    const lane = names.indexOf(span.name);
+    const x1 = g.x(span.start);
+    const x2 = g.x(span.end ?? g.end);
+    const open = span.end === null;
+    const previous = last.get(lane);
+    if (previous && x1 <= previous.x2 + 1 && previous.open === open) {
+      previous.x2 = Math.max(previous.x2, x2);
+      previous.calls++;
+      previous.lastEnd = Math.max(previous.lastEnd, span.end ?? g.end);
+      previous.tip = `${span.name}: ${previous.calls} calls, ${formatSeconds(previous.first)}–${formatSeconds(previous.lastEnd)}`;
+      continue;
+    }
+    const bar = {
+      lane,
+      x1,
+      x2,
+      open,
+      calls: 1,
+      first: span.start,
+      lastEnd: span.end ?? g.end,
+      tip:
+        `${span.name}: ${formatSeconds(span.start)}–${open ? 'not ended' : formatSeconds(span.end!)}` +
+        (span.heapEnd === null ? '' : `, heap ${signed(span.heapEnd - span.heapStart)}`),
+    };
+    bars.push(bar);
+    last.set(lane, bar);
+  }
+  return bars;
+}
+
+/** The first, lowest, highest and last point of each pixel column, in order: the line looks the same. */
+function perColumn(points: Array<[number, number]>, g: PlotGeometry): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let column = Number.NaN;
+  let bucket: Array<[number, number]> = [];
+  const flush = (): void => {
+    if (bucket.length === 0) return;
+    let low = 0;
+    let high = 0;
+    bucket.forEach((p, i) => {
+      if (p[1] > bucket[low]![1]) low = i; // larger y is lower on the page
+      if (p[1] < bucket[high]![1]) high = i;
+    });
+    for (const i of [...new Set([0, low, high, bucket.length - 1])].sort((a, b) => a - b)) out.push(bucket[i]!);
+    bucket = [];
+  };
+  for (const [t, bytes] of points) {
+    const x = round(g.x(t));
+    const y = round(g.y(bytes));
+    if (Math.floor(x) !== column) {
+      flush();
+      column = Math.floor(x);
+    }
+    bucket.push([x, y]);
+  }
+  flush();
+  return out;
 }
 
 function spanNames(data: PlotData): string[] {
@@ -149,6 +232,6 @@ function round(v: number): number {
   return Math.round(v * 10) / 10;
 }
 
-function escape(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

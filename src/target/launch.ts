@@ -42,6 +42,11 @@ export interface LaunchOptions {
   stderr?: NodeJS.WritableStream;
   /** Where the child's stdout goes (default: inherited, so a terminal stays a terminal for the script). */
   stdout?: NodeJS.WritableStream;
+  /**
+   * lineprof's node flags for exact line figures (DEFAULT_NODE_FLAGS; default true). `lineprof usage` measures the
+   * process as it runs without lineprof, so it passes false: a 64 MiB young generation would be its memory.
+   */
+  defaultNodeFlags?: boolean;
   /** `lineprof usage`: the memory sampler's interval (ms) and where its samples go. */
   sampler?: { intervalMs: number; onSample(sample: HeapSample): void };
 }
@@ -69,7 +74,8 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
     lifelineFd: LIFELINE_FD,
     samplerIntervalMs: options.sampler?.intervalMs,
   };
-  const args = [...DEFAULT_NODE_FLAGS, ...options.nodeArgs, '--require', PRELOAD, options.script, ...options.scriptArgs];
+  const flags = options.defaultNodeFlags === false ? [] : DEFAULT_NODE_FLAGS;
+  const args = [...flags, ...options.nodeArgs, '--require', PRELOAD, options.script, ...options.scriptArgs];
   debug('spawn %s %o', process.execPath, args);
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,

@@ -2,6 +2,7 @@
  * Memory over time (`lineprof usage`): the result, and its pure summaries: the peak, the one-line verdict, CSV and
  * a terminal chart.
  */
+import type { HeapSample } from '../agent/sampler-worker';
 import { formatBytes } from '../report/format';
 import type { ByteFormat } from '../report/format';
 
@@ -51,10 +52,22 @@ export interface UsageResult {
   startedAt: string;
   durationSeconds: number;
   exit: { code: number | null; signal: string | null } | null;
+  /** What ended sampling: the process ended, the timeout, or stop() (Ctrl-C). */
+  endedBy: 'exit' | 'timeout' | 'stop';
   samples: UsageSample[];
   spans: UsageSpan[];
   peak: UsagePeak;
   warnings: string[];
+}
+
+/** A sampler reading (epoch ms) as a sample of a result (seconds since `origin`). */
+export function usageSampleOf(heap: HeapSample, origin: number): UsageSample {
+  return {
+    t: Math.max(0, (heap.t - origin) / 1000),
+    rss: heap.rss,
+    ...(heap.heapUsed !== undefined ? { heapUsed: heap.heapUsed, heapTotal: heap.heapTotal } : {}),
+    ...(heap.external !== undefined ? { external: heap.external } : {}),
+  };
 }
 
 /** RSS counted for the peak and the chart: the process's, plus its children's when they were sampled. */

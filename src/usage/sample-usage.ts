@@ -4,8 +4,9 @@
  * - A script lineprof starts: a sampler worker inside it reads the JS heap and external memory through the main
  *   thread's inspector (samples keep coming while the main thread is busy), with the process's RSS; the marked
  *   functions' calls are recorded as spans (entry and exit only).
- * - A running Node process with an inspector (`host:port`): the heap over the websocket (one evaluation per sample;
- *   at most ~25 a second there, the inspector's TCP behaviour: DESIGN.md §4) and the RSS from the operating system.
+ * - A running Node process with an inspector (`host:port`): one evaluation of process.memoryUsage() per sample
+ *   over the websocket (a request and its answer, ~0.5 ms: the 40 ms stall of DESIGN.md §4 is the pause loop's).
+ *   The RSS is the target's own figure, right in a container too.
  * - Any process (`--pid`): its RSS from the operating system, no inspector opened.
  */
 import { TargetError, UsageError } from '../errors';
@@ -19,7 +20,7 @@ import { resolveEndpoint } from '../target/endpoint';
 import { launchTarget } from '../target/launch';
 import type { TargetExit } from '../target/launch';
 import { commandOf, descendantsOf, processExists, rssOf } from './proc';
-import { peakOf, USAGE_SCHEMA_VERSION } from './model';
+import { peakOf, USAGE_SCHEMA_VERSION, usageSampleOf } from './model';
 import type { UsageResult, UsageSample, UsageSpan } from './model';
 
 /** The shortest interval: below it the samples themselves would be most of what the target does. */
@@ -103,6 +104,7 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
     scriptArgs: options.args ?? [],
     nodeArgs,
     agent: { selection, includeNodeModules: false, gcEvery: 0, calibrationSamples: 0, mode: 'spans' },
+    defaultNodeFlags: false,
     cwd,
     env,
     stdout: options.stdout,
@@ -111,11 +113,8 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
       intervalMs: interval * 1000,
       onSample: (heap: HeapSample) => {
         const sample: UsageSample = {
-          t: since(origin, heap.t),
-          rss: heap.rss,
+          ...usageSampleOf(heap, origin),
           ...(options.includeChildren && childPid !== undefined ? { childrenRss: childrenRss(childPid) } : {}),
-          ...(heap.heapUsed !== undefined ? { heapUsed: heap.heapUsed, heapTotal: heap.heapTotal } : {}),
-          ...(heap.external !== undefined ? { external: heap.external } : {}),
         };
         samples.push(sample);
         options.onSample?.(sample);
@@ -127,12 +126,14 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
     if (target.child.exitCode === null && target.child.signalCode === null) target.child.kill(signal);
   };
   const warnings: string[] = [];
+  let endedBy: UsageResult['endedBy'] = 'exit';
   const done = (async (): Promise<UsageResult> => {
     const startedAt = new Date();
     await letTargetRun(target, script, cwd, () => kill('SIGKILL'));
     const timer =
       options.timeoutSeconds !== undefined
         ? setTimeout(() => {
+            endedBy = 'timeout';
             warnings.push(`sampling stopped after the ${options.timeoutSeconds} s timeout; the script was ended (SIGTERM)`);
             kill('SIGTERM');
           }, options.timeoutSeconds * 1000)
@@ -151,13 +152,21 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
       startedAt: startedAt.toISOString(),
       durationSeconds: since(origin, now()),
       exit: exitOf(exit),
+      endedBy,
       samples,
       spans: report ? spansOf(report, origin) : [],
       peak: peakOf(samples),
       warnings: [...warnings, ...(report?.warnings ?? []), ...spanWarnings(report)],
     };
   })();
-  return { done, stop: () => kill('SIGINT'), kill };
+  return {
+    done,
+    stop: () => {
+      endedBy = 'stop';
+      kill('SIGINT');
+    },
+    kill,
+  };
 }
 
 function exitOf(exit: TargetExit): { code: number | null; signal: string | null } {
@@ -184,12 +193,6 @@ function spanWarnings(report: AgentReport | undefined): string[] {
   return dropped > 0 ? [`${dropped} more calls were not kept as spans (the first ${report!.spans!.length} were)`] : [];
 }
 
-interface ProcessMemory {
-  pid: number;
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
-}
 
 /** One evaluation gives everything: a round trip over the websocket is slow (DESIGN.md §4). */
 const MEMORY_EXPRESSION = 'JSON.stringify({ pid: process.pid, ...process.memoryUsage() })';
@@ -202,47 +205,55 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
     wake?.();
   };
   const done = (async (): Promise<UsageResult> => {
+    const warnings: string[] = [];
     let pid = options.pid;
     let session: InspectorSession | undefined;
-    const warnings: string[] = [];
     if (options.address !== undefined) {
+      if (options.includeChildren) warnings.push('--include-children needs --pid (children are found in /proc): ignored');
       const endpoint = await resolveEndpoint({ address: options.address, allowRemote: options.allowRemote });
       session = await InspectorSession.connect(endpoint.url);
-      const first = await readMemory(session);
-      pid = first.pid;
     } else if (!processExists(pid!)) {
       throw new TargetError(`no process ${pid} (or not one this user may see)`, 'no-process');
     }
-    const origin = now();
-    const startedAt = new Date();
     const samples: UsageSample[] = [];
-    const deadline = options.timeoutSeconds !== undefined ? origin + options.timeoutSeconds * 1000 : Infinity;
-    let heapInFlight = false;
-    let latestHeap: { heapUsed: number; heapTotal: number; external: number } | undefined;
+    let origin = now();
+    const startedAt = new Date();
     let ended = false;
     try {
+      if (session) {
+        pid = (await readMemory(session)).pid;
+        origin = now();
+      }
+      const deadline = options.timeoutSeconds !== undefined ? origin + options.timeoutSeconds * 1000 : Infinity;
       while (!stopRequested && now() < deadline) {
         const tick = now();
-        const rss = rssOf(pid!);
-        if (rss === undefined) {
-          ended = true;
-          break;
+        let sample: UsageSample;
+        if (session) {
+          // The target's own figures, RSS included: its pid may belong to another PID namespace (a container) or
+          // machine, where this /proc would show another process.
+          let memory: ProcessMemory;
+          try {
+            memory = await readMemory(session);
+          } catch (err) {
+            warnings.push(`the inspector stopped answering at ${since(origin, now()).toFixed(3)} s (${(err as Error).message}): sampling ended`);
+            ended = true;
+            break;
+          }
+          sample = {
+            t: since(origin, tick),
+            rss: memory.rss,
+            heapUsed: memory.heapUsed,
+            heapTotal: memory.heapTotal,
+            external: memory.external,
+          };
+        } else {
+          const rss = rssOf(pid!);
+          if (rss === undefined) {
+            ended = true;
+            break;
+          }
+          sample = { t: since(origin, tick), rss, ...(options.includeChildren ? { childrenRss: childrenRss(pid!) } : {}) };
         }
-        if (session && !heapInFlight) {
-          heapInFlight = true;
-          // Not awaited: the RSS keeps its own pace; the heap joins the samples when it answers.
-          readMemory(session)
-            .then((m) => (latestHeap = { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external }))
-            .catch(() => (session = undefined))
-            .finally(() => (heapInFlight = false));
-        }
-        const sample: UsageSample = {
-          t: since(origin, tick),
-          rss,
-          ...(options.includeChildren ? { childrenRss: childrenRss(pid!) } : {}),
-          ...(latestHeap ?? {}),
-        };
-        latestHeap = undefined;
         samples.push(sample);
         options.onSample?.(sample);
         const wait = Math.max(0, tick + interval * 1000 - now());
@@ -254,9 +265,8 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
     } finally {
       await session?.close().catch(() => undefined);
     }
-    if (options.timeoutSeconds !== undefined && !stopRequested && !ended) {
-      warnings.push(`sampling stopped after the ${options.timeoutSeconds} s timeout; the process runs on`);
-    }
+    const endedBy: UsageResult['endedBy'] = stopRequested ? 'stop' : ended ? 'exit' : 'timeout';
+    if (endedBy === 'timeout') warnings.push(`sampling stopped after the ${options.timeoutSeconds} s timeout; the process runs on`);
     if (options.address === undefined) {
       warnings.push('RSS only: for the JS heap too, start the program with node --inspect and give its host:port');
     }
@@ -264,11 +274,12 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
       schemaVersion: USAGE_SCHEMA_VERSION,
       tool: { name: 'lineprof', version: VERSION },
       command: 'usage',
-      target: { pid: pid!, command: commandOf(pid!) ?? null },
+      target: { pid: pid!, command: options.address === undefined ? commandOf(pid!) ?? null : null },
       intervalSeconds: interval,
       startedAt: startedAt.toISOString(),
       durationSeconds: since(origin, now()),
       exit: null,
+      endedBy,
       samples,
       spans: [],
       peak: peakOf(samples),
@@ -276,6 +287,14 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
     };
   })();
   return { done, stop, kill: () => stop() };
+}
+
+interface ProcessMemory {
+  pid: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
 }
 
 async function readMemory(session: InspectorSession): Promise<ProcessMemory> {

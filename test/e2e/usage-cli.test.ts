@@ -72,3 +72,20 @@ test('--max-peak banana: exit 2, one line, nothing run', async () => {
   assert.match(oneLine(r.stderr), /--max-peak.*banana/);
   assert.equal(r.stdout, '');
 });
+
+test('--timeout ends a script that would run forever: the script stops, lineprof exits 0 with what it sampled', async () => {
+  const started = Date.now();
+  // (A signal to a process with an inspector session open waits for the session to go; the sampler's used to stay.)
+  const r = await runCli(['usage', '--timeout', '0.8', '--interval', '0.05', '--no-chart', 'fixtures/targets/long-running.js']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Date.now() - started < 15_000, 'lineprof came back');
+  assert.match(r.stdout, /^ready/m);
+  assert.match(r.stdout, /Peak RSS .* samples over/);
+  assert.match(r.stderr, /sampling stopped after the 0\.8 s timeout; the script was ended \(SIGTERM\)/);
+});
+
+test('usage host:port or --pid with anything after it is one line and exit 2 (nothing is silently dropped)', async () => {
+  const r = await runCli(['usage', '--timeout', '0.2', '127.0.0.1:9', '--json', 'x.json']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "lineprof: unexpected --json x.json after 127.0.0.1:9: put lineprof's options before it\n");
+});

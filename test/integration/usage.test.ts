@@ -197,9 +197,10 @@ test('spans match the calls: one per call with its heap change, nested calls apa
   for (const span of remember) {
     assert.ok(span.end !== null && span.end >= span.start);
     // 262,144 small integers: 2 MiB + 16 B, kept. A span's heap figures are V8's used size at entry and exit, not
-    // calibrated like run's lines: the sampler's garbage (~0.5 KB a sample) and an old-space buffer V8 takes for the
-    // compiled conditions (up to 256 KiB; seen: +264 KB in CI) may fall inside.
-    assert.ok(Math.abs(span.heapEnd! - span.heapStart - 2 * MiB) <= 320 * 1024, `remember kept ${span.heapEnd! - span.heapStart} B`);
+    // calibrated like run's lines: the sampler's garbage (~0.5 KB a sample), an old-space buffer V8 takes for the
+    // compiled conditions (up to 256 KiB; seen: +264 KB in CI), and a scavenge during the call freeing older garbage
+    // (seen: -460 KB; usage runs node with its default young generation) move it.
+    assert.ok(Math.abs(span.heapEnd! - span.heapStart - 2 * MiB) <= 768 * 1024, `remember kept ${span.heapEnd! - span.heapStart} B`);
   }
   const nest = of('nest');
   assert.equal(nest.length, 3);

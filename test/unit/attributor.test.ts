@@ -384,7 +384,7 @@ describe('Attributor', () => {
 
 describe('Attributor: suspension (async functions, generators)', () => {
   /** One async function: entry on line 2, `await` on line 3, line 4 after it, return on line 5. */
-  function asyncSetup(kind: { returnUnseen?: boolean } = {}) {
+  function asyncSetup(kind: { async?: boolean; generator?: boolean } = {}) {
     const at = new Attributor();
     const F = at.addFunction(kind);
     const add = (line: number, kindOf: LocationKind, opensCall = false, maySuspend = false): number =>
@@ -452,7 +452,7 @@ describe('Attributor: suspension (async functions, generators)', () => {
   });
 
   test('an async generator that stops off a suspension point has finished (its return is never hit)', () => {
-    const { at, entry, after, stats } = asyncSetup({ returnUnseen: true });
+    const { at, entry, after, stats } = asyncSetup({ async: true, generator: true });
     at.hit(entry, 4, r(0));
     at.hit(after, 4, r(10));
     at.hit(entry, 4, r(30)); // a new call at the same depth
@@ -461,5 +461,51 @@ describe('Attributor: suspension (async functions, generators)', () => {
     assert.equal(s.calls, 2);
     assert.equal(s.openCalls, 0);
     assert.equal(s.lines.get(4)!.thrownIntervals, 0);
+  });
+
+  test('an async function whose entry is in a loop: entries at the depth of a suspended call are new calls', () => {
+    const at = new Attributor();
+    const F = at.addFunction({ async: true });
+    const entry = at.addLocation({ fn: F, line: 2, offset: 20, kind: LocationKind.Entry, opensCall: false, maySuspend: false });
+    const awaits = at.addLocation({ fn: F, line: 3, offset: 30, kind: LocationKind.Body, opensCall: false, maySuspend: true });
+    const ret = at.addLocation({ fn: F, line: 5, offset: 50, kind: LocationKind.Return, opensCall: false, maySuspend: false });
+    // Three workers started by Promise.all at one depth, each suspended at its await.
+    for (let i = 0; i < 3; i++) {
+      at.hit(entry, 6, r(i * 100));
+      at.hit(awaits, 6, r(i * 100 + 40)); // each keeps 40 before it waits
+    }
+    // Each resumes from the microtask queue, keeps 10 more and returns.
+    for (let i = 0; i < 3; i++) {
+      at.hit(entry, 2, r(1000 + i * 100)); // the loop's head again
+      at.hit(ret, 2, r(1000 + i * 100 + 10));
+    }
+    const s = at.snapshot()[F]!;
+    assert.equal(s.calls, 3);
+    assert.equal(s.openCalls, 0);
+    assert.equal(s.lines.get(2)!.allocatedBytes, 3 * 40 + 3 * 10);
+  });
+
+  test("a call's budget figure spans its suspensions; a call cut off by the end of profiling has none", () => {
+    const { at, entry, awaits, after, ret, stats } = asyncSetup({ async: true });
+    at.hit(entry, 3, r(0));
+    at.hit(awaits, 3, r(100));
+    at.hit(after, 1, r(5100)); // 5000 while suspended
+    at.hit(ret, 1, r(5300));
+    assert.equal(stats().maxCallNetBytes, 5300);
+    at.hit(entry, 3, r(6000));
+    at.hit(awaits, 3, r(9000)); // 3000 in a call that never ends
+    at.finish(r(20000));
+    assert.equal(stats().maxCallNetBytes, 5300);
+    assert.equal(stats().openCalls, 1);
+  });
+
+  test('a location kept under a negated line (no source mapping) is charged like any other', () => {
+    const at = new Attributor();
+    const F = at.addFunction();
+    const unmapped = at.addLocation({ fn: F, line: -13, offset: 10, kind: LocationKind.Entry, opensCall: true, maySuspend: false });
+    const ret = at.addLocation({ fn: F, line: 14, offset: 20, kind: LocationKind.Return, opensCall: false, maySuspend: false });
+    at.hit(unmapped, 1, r(0));
+    at.hit(ret, 1, r(700));
+    assert.equal(at.snapshot()[F]!.lines.get(-13)!.allocatedBytes, 700);
   });
 });

@@ -72,6 +72,13 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
     if (args.pid !== undefined && target !== undefined) {
       throw new UsageError('give either a script (or host:port) or --pid, not both');
     }
+    if ((args.pid !== undefined || isAddress) && scriptArgs.length > 0) {
+      // Only a script takes arguments: anything after host:port would be lost silently.
+      throw new UsageError(`unexpected ${scriptArgs.join(' ')} after ${target ?? `--pid ${args.pid}`}: put lineprof's options before it`);
+    }
+    if (!Number.isInteger(args.precision) || args.precision < 0 || args.precision > 9) {
+      throw new UsageError(`--precision takes a whole number from 0 to 9, got ${args.precision}`);
+    }
     const options: UsageOptions = {
       ...(args.pid !== undefined ? { pid: args.pid } : isAddress ? { address: target } : { script: target }),
       args: scriptArgs,
@@ -99,7 +106,9 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
     if (args.json) writeFile(args.json, JSON.stringify(result, null, 2) + '\n');
     if (args.csv) writeFile(args.csv, renderCsv(result));
     const exit = result.exit;
-    process.exitCode = exit ? exitStatus({ code: exit.code, signal: exit.signal as NodeJS.Signals | null }) : 0;
+    // A script lineprof ended at the timeout did what was asked: that is a success, not its SIGTERM.
+    process.exitCode =
+      exit && result.endedBy === 'exit' ? exitStatus({ code: exit.code, signal: exit.signal as NodeJS.Signals | null }) : 0;
     const verdict = maxPeak === undefined ? undefined : peakVerdict(result, maxPeak);
     if (verdict) {
       process.stderr.write(`lineprof: ${verdict}\n`);
