@@ -139,6 +139,9 @@ export function startRun(options: RunOptions): RunHandle {
           'target-failed',
         );
       }
+      // A selector that found nothing says why better than the general advice.
+      const unmatched = warningsOf(report).find((w) => w.startsWith('--line ') || w.startsWith('--function '));
+      if (unmatched) throw new UsageError(unmatched, 'nothing-marked');
       throw new UsageError(`no marked function was found in the scripts the program loaded: ${NOTHING_MARKED}`, 'nothing-marked');
     }
     const warnings = warningsOf(report);
@@ -364,7 +367,11 @@ export function warningsOf(report: AgentReport): string[] {
   return [
     ...report.warnings,
     ...report.unmatched.functions.map((f) => `--function ${f} matched no function in the scripts the program loaded`),
-    ...report.unmatched.lines.map((l) => `--line ${l} matched no function: that file was not loaded`),
+    ...report.unmatched.lines.map((l) =>
+      report.unmatched.linesOutsideFunctions?.includes(l)
+        ? `--line ${l} matched no function: that line is not inside a function`
+        : `--line ${l} matched no function: that file was not loaded`,
+    ),
   ];
 }
 

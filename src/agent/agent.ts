@@ -62,6 +62,8 @@ export class Agent {
   private readonly calibrationLocations = new Map<number, CalibrationTarget>();
   private readonly matchedFunctions = new Set<string>();
   private readonly matchedLines = new Set<string>();
+  /** Original files seen through the source maps of loaded scripts (a --line there that matched nothing is not inside a function). */
+  private readonly mappedFiles = new Set<string>();
   private readonly warnings: string[] = [];
   private readonly startedAt = Date.now();
   private locations = 0;
@@ -161,6 +163,9 @@ export class Agent {
       unmatched: {
         functions: spec.functions.filter((f) => !this.matchedFunctions.has(f)),
         lines: spec.lines.map((l) => `${l.file}:${l.line}`).filter((l) => !this.matchedLines.has(l)),
+        linesOutsideFunctions: spec.lines
+          .filter((l) => this.mappedFiles.has(l.file) && !this.matchedLines.has(`${l.file}:${l.line}`))
+          .map((l) => `${l.file}:${l.line}`),
       },
       stats: { ...this.recorder.finishStats(), locations: this.locations, durationMs: Date.now() - this.startedAt },
       warnings: [...this.warnings, ...this.recorderWarnings()],
@@ -265,6 +270,7 @@ export class Agent {
     const generatedSpec: SelectionSpec = { ...spec, lines: spec.lines.filter((l) => !view.files.includes(l.file)) };
     const mapped = selectThroughMap(parsed, view, spec);
     for (const l of mapped.matchedLines) this.matchedLines.add(`${l.file}:${l.line}`);
+    for (const f of view.files) this.mappedFiles.add(f);
     return mergeSelections(selectFunctions(parsed, file, generatedSpec), mapped.selected);
   }
 

@@ -77,7 +77,8 @@ export interface GeneratedCode {
 export interface AgentReport {
   functions: AgentFunctionReport[];
   /** Selectors that matched no function in any script the target loaded. */
-  unmatched: { functions: string[]; lines: string[] };
+  /** `linesOutsideFunctions`: --line selectors in an original (source-mapped) file that was loaded. */
+  unmatched: { functions: string[]; lines: string[]; linesOutsideFunctions?: string[] };
   stats: RecorderStats & { locations: number; durationMs: number };
   warnings: string[];
   /** True for the report taken when the target exits; false for a snapshot while it runs. */

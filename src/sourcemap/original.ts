@@ -71,7 +71,13 @@ export function selectThroughMap(parsed: ParsedSource, view: OriginalView, spec:
   }
   for (const selector of spec.lines) {
     if (!view.files.includes(selector.file)) continue;
-    const fn = innermostOriginalFunction(parsed, selector, originalAt);
+    const lines = view.contentOf(selector.file)?.split(/\r?\n/);
+    // A bundler maps some of its own helpers to the top of a file; no function starts inside a comment.
+    const startsInComment = (at: OriginalPosition): boolean => /^\s*(\/\/|\/\*|\*)/.test(lines?.[at.line - 1]?.slice(at.column) ?? '');
+    const fn = innermostOriginalFunction(parsed, selector, (offset) => {
+      const at = originalAt(offset);
+      return at && !startsInComment(at) ? at : undefined;
+    });
     if (!fn) continue;
     add(fn, 'line');
     matchedLines.push(selector);

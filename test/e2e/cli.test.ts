@@ -176,3 +176,9 @@ test('a run result has its heap timeline, and lineprof plot draws it', async () 
   assert.equal((await runCli(['plot', json, '-o', svg])).code, 0);
   assert.match(fs.readFileSync(svg, 'utf8'), /peak JS heap/);
 });
+
+test('--line on a TypeScript line outside any function says so, in one line, exit 2', async () => {
+  const r = await runCli(['run', '--no-markers', '--line', 'fixtures/ts/store.ts:1', 'fixtures/ts/store.ts']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^lineprof: --line \S+store\.ts:1 matched no function: that line is not inside a function\n$/);
+});
