@@ -68,10 +68,16 @@ export function assertBytes(actual: number, expected: number, tolerance: number,
  * real one; a first failure is kept as a diagnostic in the test output, so that how often it happens stays visible.
  */
 export async function measureTwice(t: { diagnostic(message: string): void }, attempt: () => Promise<void>): Promise<void> {
-  try {
-    await attempt();
-  } catch (first) {
-    t.diagnostic(`first run failed, measuring again: ${first instanceof Error ? first.message : String(first)}`);
-    await attempt();
+  // Up to three runs, a second apart: once, in a CI run that shared the machine with heavy builds, two runs in a
+  // row of several tests were off by the same +3,016 B (not reproduced since); a third run a moment later is cheap.
+  for (let run = 1; ; run++) {
+    try {
+      await attempt();
+      return;
+    } catch (err) {
+      if (run === 3) throw err;
+      t.diagnostic(`run ${run} failed, measuring again: ${err instanceof Error ? err.message : String(err)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
