@@ -177,6 +177,7 @@ export async function letTargetRun(target: LaunchedTarget, script: string, cwd: 
     await session.runIfWaitingForDebugger();
     // The agent works through its own in-process sessions; the websocket is not needed while the script runs.
     await session.close();
+    target.goAhead();
   } catch (err) {
     kill();
     const exit = await target.exited;

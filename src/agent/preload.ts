@@ -68,6 +68,29 @@ function startSampler(intervalMs: number, fd: number): () => void {
   };
 }
 
+const GO_AHEAD_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits (blocking) for the controller's go-ahead byte on the lifeline, which it sends once its websocket session is
+ * closed: the session's teardown then runs here, before the script, instead of at an interrupt in the middle of
+ * a profiled line (where its allocations would be charged to that line). Proceeds if the controller is gone.
+ */
+function awaitGoAhead(fd: number): void {
+  const byte = Buffer.alloc(1);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + GO_AHEAD_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    try {
+      fs.readSync(fd, byte, 0, 1, null);
+      return; // the byte, or end of file (the controller is gone: the lifeline ends the program)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 function main(): void {
   const raw = process.env[ENV_KEY];
   if (!raw) return;
@@ -84,6 +107,7 @@ function main(): void {
   }
   send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
   inspector.waitForDebugger();
+  awaitGoAhead(config.lifelineFd);
   const stopSampler = config.samplerIntervalMs ? startSampler(config.samplerIntervalMs, config.channelFd) : () => undefined;
   // The inspector port stays open on 127.0.0.1 (a random port and an unguessable path), as with node --inspect:
   // closing it here, while the controller disconnects, was followed once by a crash of the program (SIGSEGV) in

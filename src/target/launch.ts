@@ -65,6 +65,8 @@ export interface LaunchedTarget {
   latestReport(): AgentReport | undefined;
   /** Tail of what the child wrote to stderr, for error messages. */
   stderrTail(): string;
+  /** Lets the script start: call once the controller's inspector session is closed (see preload.ts). */
+  goAhead(): void;
 }
 
 export function launchTarget(options: LaunchOptions): LaunchedTarget {
@@ -124,7 +126,15 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   });
   exited.catch(() => undefined);
   ready.catch(() => undefined);
-  return { child, ready, exited, latestReport: () => report, stderrTail: () => tail };
+  const lifeline = child.stdio[LIFELINE_FD] as NodeJS.WritableStream;
+  const goAhead = (): void => {
+    try {
+      lifeline.write('g');
+    } catch {
+      // The child is gone: 'exited' says how.
+    }
+  };
+  return { child, ready, exited, latestReport: () => report, stderrTail: () => tail, goAhead };
 }
 
 function readMessages(stream: Readable, onMessage: (message: AgentMessage) => void): void {
