@@ -6,7 +6,8 @@
  *   functions' calls are recorded as spans (entry and exit only).
  * - A running Node process with an inspector (`host:port`): one evaluation of process.memoryUsage() per sample
  *   over the websocket (a request and its answer, ~0.5 ms: the 40 ms stall of DESIGN.md §4 is the pause loop's).
- *   The RSS is the target's own figure, right in a container too.
+ *   The RSS is the target's own figure, right in a container too. Spans as for a script: lineprof's agent goes in
+ *   as with `lineprof attach`, in spans mode, and comes out with them at the end.
  * - Any process (`--pid`): its RSS from the operating system, no inspector opened.
  */
 import { TargetError, UsageError } from '../errors';
@@ -17,6 +18,9 @@ import type { AgentReport } from '../model/types';
 import { checkLineSelector, checkNodeArgs, checkSyntax, letTargetRun, resolveScript, withTypeScriptLoader } from '../run';
 import type { SelectionSpec } from '../selection/selectors';
 import { resolveEndpoint } from '../target/endpoint';
+import { parseLineSelector } from '../selection/selectors';
+import type { AgentConfig } from '../model/types';
+import * as path from 'node:path';
 import { launchTarget } from '../target/launch';
 import type { TargetExit } from '../target/launch';
 import { commandOf, descendantsOf, processExists, rssOf } from './proc';
@@ -219,9 +223,13 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
     let origin = now();
     const startedAt = new Date();
     let ended = false;
+    let spansAgent = false;
+    let report: AgentReport | undefined;
+    let spansLost = false;
     try {
       if (session) {
         pid = (await readMemory(session)).pid;
+        spansAgent = await startSpans(session, options, warnings);
         origin = now();
       }
       const deadline = options.timeoutSeconds !== undefined ? origin + options.timeoutSeconds * 1000 : Infinity;
@@ -235,8 +243,14 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
           try {
             memory = await readMemory(session);
           } catch (err) {
-            warnings.push(`the inspector stopped answering at ${since(origin, now()).toFixed(3)} s (${(err as Error).message}): sampling ended`);
+            // A process that ends loses its context (or its websocket): that is its end, not a failure.
+            const message = (err as Error).message;
+            if (!/context|closed|disconnect|WebSocket/i.test(message)) {
+              warnings.push(`the inspector stopped answering at ${since(origin, now()).toFixed(3)} s (${message}): sampling ended`);
+            }
             ended = true;
+            spansLost = spansAgent;
+            spansAgent = false;
             break;
           }
           sample = {
@@ -263,8 +277,10 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
         });
       }
     } finally {
+      if (session && spansAgent) report = await finishSpans(session, warnings);
       await session?.close().catch(() => undefined);
     }
+    if (spansLost) warnings.push('the process ended while sampled: its spans went with it');
     const endedBy: UsageResult['endedBy'] = stopRequested ? 'stop' : ended ? 'exit' : 'timeout';
     if (endedBy === 'timeout') warnings.push(`sampling stopped after the ${options.timeoutSeconds} s timeout; the process runs on`);
     if (options.address === undefined) {
@@ -281,7 +297,7 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
       exit: null,
       endedBy,
       samples,
-      spans: [],
+      spans: report ? spansOf(report, origin) : [],
       peak: peakOf(samples),
       warnings,
     };
@@ -295,6 +311,36 @@ interface ProcessMemory {
   heapUsed: number;
   heapTotal: number;
   external: number;
+}
+
+const ATTACHED_MODULE = path.join(__dirname, '..', 'agent', 'attached.js');
+
+/** Puts lineprof's agent in spans mode into the process (as `lineprof attach` does); false, with a warning, if not. */
+async function startSpans(session: InspectorSession, options: UsageOptions, warnings: string[]): Promise<boolean> {
+  const selection: SelectionSpec = {
+    markers: options.markers ?? true,
+    functions: options.functions ?? [],
+    lines: (options.lines ?? []).map((text) => parseLineSelector(text, (file) => path.resolve(file))),
+  };
+  const config: AgentConfig = { selection, includeNodeModules: false, gcEvery: 0, calibrationSamples: 0, mode: 'spans' };
+  try {
+    await session.evaluate(`require(${JSON.stringify(ATTACHED_MODULE)}).start(${JSON.stringify(config)})`);
+    return true;
+  } catch (err) {
+    warnings.push(`no spans: lineprof's agent could not go into the process (${(err as Error).message})`);
+    return false;
+  }
+}
+
+/** The spans, and the agent taken out again (every breakpoint with it). */
+async function finishSpans(session: InspectorSession, warnings: string[]): Promise<AgentReport | undefined> {
+  try {
+    return await session.evaluate<AgentReport>(`require(${JSON.stringify(ATTACHED_MODULE)}).finish()`);
+  } catch (err) {
+    warnings.push(`the spans could not be collected (${(err as Error).message})`);
+    await session.evaluate(`require(${JSON.stringify(ATTACHED_MODULE)}).abort()`).catch(() => undefined);
+    return undefined;
+  }
 }
 
 async function readMemory(session: InspectorSession): Promise<ProcessMemory> {

@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { TargetError, UsageError } from '../../src/errors';
 import { sampleUsage } from '../../src/usage/sample-usage';
+import { InspectorSession } from '../../src/inspector/session';
+import { request, startServer } from '../helpers/server';
 import type { UsageSample } from '../../src/usage/model';
 import { FIXTURES } from '../helpers/profile';
 
@@ -211,4 +213,28 @@ test('spans match the calls: one per call with its heap change, nested calls apa
   assert.equal(fails.length, 2);
   assert.equal(fails[0]!.end, null, 'the call left by a throw has no end');
   assert.ok(fails[1]!.end !== null, 'the next call ends normally, not confused with the first');
+});
+
+test('host:port of a running server: heap samples, the marked handler\'s calls as spans, nothing left behind', async () => {
+  const server = await startServer({ inspect: true });
+  try {
+    const handle = sampleUsage({ address: new URL(server.ws!).host, intervalSeconds: 0.02, timeoutSeconds: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 700)); // the agent is in once the first samples come
+    for (let i = 0; i < 5; i++) await request(server.port);
+    const result = await handle.done;
+    assert.equal(result.endedBy, 'timeout');
+    assert.ok(result.samples.length >= 20 && result.samples.every((s) => s.heapUsed !== undefined && s.rss > 0));
+    const spans = result.spans.filter((s) => s.name === 'handle');
+    assert.equal(spans.length, 5, `${spans.length} spans`);
+    // Each request's handler keeps 160,048 B (an array of 20,000 numbers) until a GC: within 64 KiB either way.
+    for (const s of spans) assert.ok(s.end !== null && Math.abs(s.heapEnd! - s.heapStart - 160_048) <= 65_536, `span ${s.heapEnd! - s.heapStart} B`);
+    const session = await InspectorSession.connect(server.ws!);
+    try {
+      assert.equal(await session.evaluate<string>("typeof globalThis.__lineprof + typeof globalThis[Symbol.for('lineprof.attachedAgent')]"), 'undefinedundefined');
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await server.stop();
+  }
 });
