@@ -54,6 +54,7 @@ function main(): void {
     }
   };
   let busy = false;
+  let disconnected = false;
   let current: Promise<void> = Promise.resolve();
   const tick = (): Promise<void> => {
     // One sample at a time: when the main thread is slow to answer (a long GC), skip ticks rather than queue them.
@@ -69,7 +70,8 @@ function main(): void {
       const external = await post<{ result: { value?: number } }>('Runtime.evaluate', { expression: EXTERNAL, returnByValue: true });
       emit({ t, rss: process.memoryUsage.rss(), heapUsed: heap.usedSize, heapTotal: heap.totalSize, external: external.result.value });
     } catch {
-      emit({ t, rss: process.memoryUsage.rss() });
+      // The program ending took the session away mid-sample: nothing to say. Otherwise its RSS at least.
+      if (!disconnected) emit({ t, rss: process.memoryUsage.rss() });
     } finally {
       busy = false;
     }
@@ -82,6 +84,7 @@ function main(): void {
     if (message === 'stop') void current.then(tick).finally(() => process.exit(0));
     // The program is ending: let go of its inspector at once (its main thread is waiting for this).
     if (message === 'disconnect') {
+      disconnected = true;
       clearInterval(timer);
       session.disconnect();
       if (stopped) {
