@@ -250,8 +250,9 @@ test('attach to a TypeScript server run by tsx: its .ts lines, and an async hand
       const body = line(handle, 'const body: number[] = new Array(40000).fill(2);');
       assert.equal(head.line, 10);
       assert.equal(body.line, 12);
-      // 128 B a call (seen: +72 B a call on a loaded CI machine), and V8's GC statistics' imprecision if a GC ran.
-    const slack = (l: { gcAffected: number }) => 6 * 128 + (l.gcAffected > 0 ? 65_536 : 0);
+      // 512 B a call (the server runs without --no-opt: JIT timing moves a call's first costs; seen: -135 and +300 B a
+    // call in CI), and V8's GC statistics' imprecision if a GC ran.
+    const slack = (l: { gcAffected: number }) => 6 * 512 + (l.gcAffected > 0 ? 65_536 : 0);
       assert.ok(Math.abs(head.allocatedBytes - 6 * ROWS) <= slack(head), `head ${head.allocatedBytes}`);
       assert.ok(Math.abs(body.allocatedBytes - 6 * 320_048) <= slack(body), `body ${body.allocatedBytes}`);
       const awaitLine = line(handle, 'await tick();');
