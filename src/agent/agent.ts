@@ -77,11 +77,13 @@ export class Agent {
 
   /** Spans mode only. */
   private readonly spans: SpanRecorder | undefined;
+  /** Spans mode: the async functions and generators, whose calls end in any order (a set: asked at every hit). */
+  private readonly spansInAnyOrder = new Set<number>();
 
   constructor(private readonly config: AgentConfig) {
     this.spans =
       config.mode === 'spans'
-        ? new SpanRecorder((fn) => this.functions.some((f) => f.index === fn && (f.isAsync || f.isGenerator)))
+        ? new SpanRecorder((fn) => this.spansInAnyOrder.has(fn))
         : undefined;
     this.recorder = new Recorder(
       this.attributor,
@@ -371,6 +373,7 @@ export class Agent {
       const fnIndex = this.attributor.addFunction({ async: fn.isAsync, generator: fn.isGenerator });
       const instrumented = new Set<number>();
       if (this.spans) {
+        if (fn.isAsync || fn.isGenerator) this.spansInAnyOrder.add(fnIndex);
         this.instrumentSpans(event, fn.name, fnIndex, planned);
         planned.length = 0;
       }
