@@ -15,6 +15,7 @@ import type { AgentConfig, AgentReport, ProfileResult } from './model/types';
 import { DEFAULT_GC_EVERY, warningsOf } from './run';
 import type { ProfileOptions } from './run';
 import { parseLineSelector } from './selection/selectors';
+import type { SelectionSpec } from './selection/selectors';
 import { resolveEndpoint } from './target/endpoint';
 import { separateUnmappedLines } from './sourcemap/apply';
 import type { EndpointRequest } from './target/endpoint';
@@ -22,7 +23,8 @@ import { VERSION } from './version';
 import type { ProgressChannel, ProgressMessage } from './agent/attached';
 import type { ScriptListing } from './agent/agent';
 
-const ATTACHED_MODULE = path.join(__dirname, 'agent', 'attached.js');
+/** The agent's entry points in a running process, `require`d there by this path. */
+export const ATTACHED_MODULE = path.join(__dirname, 'agent', 'attached.js');
 const POLL_MS = 250;
 const PROGRESS_BINDING = '__lineprofProgress';
 
@@ -57,19 +59,27 @@ export interface AttachOutcome {
   ended: AttachEnd;
 }
 
+/**
+ * What to mark in a running process. Its files cannot be read from here (it may be another machine's or a
+ * container's), so a `--line` is checked for its form only; the agent says after the run if it matched nothing.
+ */
+export function remoteSelection(options: Pick<ProfileOptions, 'markers' | 'functions' | 'lines'>): SelectionSpec {
+  return {
+    markers: options.markers ?? true,
+    functions: options.functions ?? [],
+    lines: (options.lines ?? []).map((text) => {
+      try {
+        return parseLineSelector(text, (file) => path.resolve(file));
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    }),
+  };
+}
+
 export async function attachProfile(options: AttachOptions): Promise<AttachOutcome> {
   const config: AgentConfig = {
-    selection: {
-      markers: options.markers ?? true,
-      functions: options.functions ?? [],
-      lines: (options.lines ?? []).map((text) => {
-        try {
-          return parseLineSelector(text, (file) => path.resolve(file));
-        } catch (err) {
-          throw new UsageError((err as Error).message);
-        }
-      }),
-    },
+    selection: remoteSelection(options),
     includeNodeModules: options.includeNodeModules ?? false,
     gcEvery: options.gcEvery ?? DEFAULT_GC_EVERY,
     calibrationSamples: options.calibrationSamples ?? 5,

@@ -18,9 +18,8 @@ import type { AgentReport } from '../model/types';
 import { checkLineSelector, checkNodeArgs, checkSyntax, letTargetRun, resolveScript, withTypeScriptLoader } from '../run';
 import type { SelectionSpec } from '../selection/selectors';
 import { resolveEndpoint } from '../target/endpoint';
-import { parseLineSelector } from '../selection/selectors';
+import { ATTACHED_MODULE, remoteSelection } from '../attach';
 import type { AgentConfig } from '../model/types';
-import * as path from 'node:path';
 import { launchTarget } from '../target/launch';
 import type { TargetExit } from '../target/launch';
 import { commandOf, descendantsOf, processExists, rssOf } from './proc';
@@ -212,6 +211,8 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
     const warnings: string[] = [];
     let pid = options.pid;
     let session: InspectorSession | undefined;
+    // Checked before anything connects: a bad --line is one line, whatever the target.
+    const selection = options.address !== undefined ? remoteSelection(options) : undefined;
     if (options.address !== undefined) {
       if (options.includeChildren) warnings.push('--include-children needs --pid (children are found in /proc): ignored');
       const endpoint = await resolveEndpoint({ address: options.address, allowRemote: options.allowRemote });
@@ -229,7 +230,7 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
     try {
       if (session) {
         pid = (await readMemory(session)).pid;
-        spansAgent = await startSpans(session, options, warnings);
+        spansAgent = await startSpans(session, selection!, warnings);
         origin = now();
       }
       const deadline = options.timeoutSeconds !== undefined ? origin + options.timeoutSeconds * 1000 : Infinity;
@@ -313,15 +314,8 @@ interface ProcessMemory {
   external: number;
 }
 
-const ATTACHED_MODULE = path.join(__dirname, '..', 'agent', 'attached.js');
-
 /** Puts lineprof's agent in spans mode into the process (as `lineprof attach` does); false, with a warning, if not. */
-async function startSpans(session: InspectorSession, options: UsageOptions, warnings: string[]): Promise<boolean> {
-  const selection: SelectionSpec = {
-    markers: options.markers ?? true,
-    functions: options.functions ?? [],
-    lines: (options.lines ?? []).map((text) => parseLineSelector(text, (file) => path.resolve(file))),
-  };
+async function startSpans(session: InspectorSession, selection: SelectionSpec, warnings: string[]): Promise<boolean> {
   const config: AgentConfig = { selection, includeNodeModules: false, gcEvery: 0, calibrationSamples: 0, mode: 'spans' };
   try {
     await session.evaluate(`require(${JSON.stringify(ATTACHED_MODULE)}).start(${JSON.stringify(config)})`);
