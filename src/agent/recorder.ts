@@ -20,17 +20,8 @@
 import { createContext, runInContext } from 'node:vm';
 import * as v8 from 'node:v8';
 import type { Attributor, Reading } from '../attribution/attributor';
-import { loadBinding } from './inspector-connection';
-
-export interface HeapBuffers {
-  heapStatisticsBuffer: Float64Array;
-  updateHeapStatisticsBuffer(): void;
-  heapSpaceStatisticsBuffer: Float64Array;
-  updateHeapSpaceStatisticsBuffer(space: number): void;
-  kUsedHeapSizeIndex: number;
-  kExternalMemoryIndex: number;
-  kSpaceUsedSizeIndex: number;
-}
+import { heapBinding } from './heap-reader';
+import type { HeapBinding } from './heap-reader';
 
 interface GcStatistics {
   statistics: Array<{
@@ -168,7 +159,7 @@ export function obtainGc(): () => void {
 }
 
 export class Recorder {
-  private readonly buffers: HeapBuffers;
+  private readonly buffers: HeapBinding;
   private readonly stats: Float64Array;
   private readonly used: number;
   private readonly external: number;
@@ -237,7 +228,7 @@ export class Recorder {
     /** Called (inside a condition) to put a location's calibration breakpoint back; false if it cannot. */
     private readonly rearm: (id: number) => boolean,
   ) {
-    this.buffers = loadBinding<HeapBuffers>('v8');
+    this.buffers = heapBinding();
     this.stats = this.buffers.heapStatisticsBuffer;
     this.used = this.buffers.kUsedHeapSizeIndex;
     this.external = this.buffers.kExternalMemoryIndex;

@@ -4,7 +4,7 @@
  * full speed between them.
  */
 import type { SpanEvent } from '../model/types';
-import type { HeapBuffers } from './recorder';
+import { heapBinding } from './heap-reader';
 import { obtainGc, stackDepth } from './recorder';
 
 /**
@@ -12,13 +12,12 @@ import { obtainGc, stackDepth } from './recorder';
  * now and then, hits slow down as the list grows (measured: ~440 µs a hit after 40,000 hits, against ~25 µs).
  */
 const GC_EVERY = 2048;
-import { loadBinding } from './inspector-connection';
 
 /** Spans kept; later calls are counted, not kept (a hot function would otherwise grow the target's memory). */
 export const SPAN_LIMIT = 100_000;
 
 export class SpanRecorder {
-  private readonly buffers = loadBinding<HeapBuffers>('v8');
+  private readonly buffers = heapBinding();
   private readonly spans: SpanEvent[] = [];
   private dropped = 0;
   private hits = 0;
