@@ -41,6 +41,8 @@ export interface ParsedSource {
   functions: SourceFunction[];
   /** Offsets where each line starts; index 0 is line 1. */
   lineStarts: number[];
+  /** The syntax tree (acorn's ESTree), for the instrumenter. */
+  program: acorn.Program;
 }
 
 export class SourceParseError extends Error {
@@ -99,7 +101,7 @@ export function parseSource(source: string, kind: 'module' | 'script' | 'unknown
   const functions: SourceFunction[] = [];
   walk(program as unknown as AnyNode, [], functions, markers, comments, source);
   functions.sort((a, b) => a.start - b.start);
-  return { functions, lineStarts };
+  return { functions, lineStarts, program };
 }
 
 /** Offsets where lines start, with JavaScript's line terminators (\n, \r\n, \r, U+2028, U+2029), as V8 counts. */

@@ -1,0 +1,456 @@
+/**
+ * The instrumenter: source + the functions to profile → the same source with probe calls inserted, the probe table,
+ * and where text was inserted. Pure: no I/O, no V8.
+ *
+ * Every insertion stays on the line where it is made, so line numbers never move (`assertSameLines`), and the
+ * column shift of each line is known from the insertion list (src/instrument/columns.ts maps columns back).
+ *
+ * What a marked function becomes (G is the probe runtime's global, T the call's token):
+ *
+ *     function f(a) {                     function f(a) {var __lp$t=G.e(0);
+ *       const x = g(a);                     G.s(__lp$t,1);const x = g(a);
+ *       for (let i = 0; i < n; i++) {       G.s(__lp$t,2);for (let i = 0; G.s(__lp$t,3),i < n; G.s(__lp$t,4),i++) {
+ *         x.push(await h(i));                 G.s(__lp$t,5);x.push(G.v(__lp$t,7,await G.v(__lp$t,6,h(i))));
+ *       }                                   }
+ *       return x;                           G.s(__lp$t,8);return G.v(__lp$t,9,x);
+ *     }                                   G.s(__lp$t,10);}
+ *
+ * - `e` opens a call and returns its token (a small integer): every later probe of the call names it, so calls are
+ *   told apart exactly — recursion, interleaved async calls, generators — with no stack walk.
+ * - `s` is a reading before a statement; `v` a reading that passes a value through (after a return value, an awaited
+ *   or yielded operand, a resumed value is computed). An interval runs from one reading of a call to its next and is
+ *   charged to the line of the first.
+ * - No `try/finally`: the return value passing through a `finally` stops V8's escape analysis of returned objects
+ *   (DESIGN §9). A probe after each return value and one before the closing brace close the call; a throw out of it
+ *   is reported by a rethrowing catch (`throws`), which LiveEdit cannot take (DESIGN §10): without it the runtime
+ *   closes such a call when a reading of a call below it comes.
+ * - Multi-line statements are split as V8's breakpoints split them: a call that starts a line gets a reading before
+ *   it (`(G.s(T,k),call())`), and a member chain continued on a new line gets one after the part before it.
+ * - An arrow with an expression body gets a block body on the same line, so it has a token like any function.
+ */
+import type * as acorn from 'acorn';
+import type { SourceFunction } from '../selection/find-functions';
+import { lineOfOffset } from '../selection/find-functions';
+
+/** The global object the probes call. */
+export const PROBE_GLOBAL = '__lineprof';
+/** Each instrumented function's own variable holding its call's token. */
+export const TOKEN_VARIABLE = '__lp$t';
+
+export const enum ProbeKind {
+  /** Before a statement, or another point where the line's work begins. */
+  Statement = 0,
+  /** The call begins here (its first statement's line). */
+  Entry = 1,
+  /** The call ends here: after a return value is computed, or at the closing brace. */
+  Exit = 2,
+}
+
+export interface ProbeSite {
+  /** Index, among the functions given, of the function the probe belongs to. */
+  fn: number;
+  /** 1-based line (of the source given) the interval that starts here is charged to. */
+  line: number;
+  /** Offset in the source given where the probe sits (orders probes; maps through source maps). */
+  offset: number;
+  kind: ProbeKind;
+  /** The interval that starts here may contain a suspension of the call (an `await`, a `yield`, a `for await`). */
+  maySuspend: boolean;
+}
+
+export interface InstrumentedSource {
+  code: string;
+  /** Probe `firstId + i` is `probes[i]`. */
+  probes: ProbeSite[];
+  /** [offset in the source given, inserted length], sorted by offset: what `columns.ts` maps back through. */
+  insertions: Array<[number, number]>;
+}
+
+export class InstrumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InstrumentError';
+  }
+}
+
+type Node = acorn.Node & Record<string, any>;
+
+interface Edit {
+  at: number;
+  text: string;
+  /**
+   * At one offset: 0 closers, then 1 braces opened around a statement, then 2 probes before it, then 3 openers of
+   * wrappers around an expression inside it.
+   */
+  order: 0 | 1 | 2 | 3;
+  /** The other end of a wrapper: outer openers first (larger end), inner closers first (larger start). */
+  partner: number;
+}
+
+const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
+const LOOP_TYPES = new Set(['ForStatement', 'ForInStatement', 'ForOfStatement', 'WhileStatement', 'DoWhileStatement']);
+
+/** The children of a node, in source order (acorn's ESTree: every child is a node or an array of nodes). */
+function children(node: Node): Node[] {
+  const out: Node[] = [];
+  for (const key of Object.keys(node)) {
+    if (key === 'loc' || key === 'type' || key === 'start' || key === 'end' || key === 'range') continue;
+    const value = node[key];
+    if (Array.isArray(value)) {
+      for (const v of value) if (v && typeof v.type === 'string') out.push(v);
+    } else if (value && typeof value === 'object' && typeof value.type === 'string') {
+      out.push(value);
+    }
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** The function nodes of the program by their start offset. */
+function functionNodes(program: acorn.Program): Map<number, Node> {
+  const byStart = new Map<number, Node>();
+  const visit = (node: Node): void => {
+    if (FUNCTION_TYPES.has(node.type)) {
+      // A method's function node starts at its parameters; SourceFunction.start is the method's start. Key both.
+      if (!byStart.has(node.start)) byStart.set(node.start, node);
+    }
+    if ((node.type === 'MethodDefinition' || node.type === 'Property') && node.value && FUNCTION_TYPES.has(node.value.type)) {
+      byStart.set(node.start, node.value);
+    }
+    for (const child of children(node)) visit(child);
+  };
+  visit(program as unknown as Node);
+  return byStart;
+}
+
+export interface InstrumentOptions {
+  /** The id of the first probe; ids are consecutive. */
+  firstId: number;
+  /**
+   * Wrap each body in a try/catch that reports a throw out of the call (`G.t`). Without it a call left by a throw is
+   * closed when a reading of a call below it comes (LiveEdit cannot take an insertion at a function's end).
+   */
+  throws: boolean;
+}
+
+export function instrument(
+  source: string,
+  program: acorn.Program,
+  lineStarts: number[],
+  functions: SourceFunction[],
+  options: InstrumentOptions,
+): InstrumentedSource {
+  const nodes = functionNodes(program);
+  const edits: Edit[] = [];
+  const probes: ProbeSite[] = [];
+  const lineOf = (offset: number): number => lineOfOffset(lineStarts, offset);
+  const G = PROBE_GLOBAL;
+  const T = TOKEN_VARIABLE;
+
+  functions.forEach((fn, fnIndex) => {
+    const node = nodes.get(fn.start) ?? findFunctionAt(program, fn);
+    if (!node) throw new InstrumentError(`no function at offset ${fn.start}`);
+    const probe = (at: number, line: number, kind: ProbeKind, maySuspend = false): number => {
+      probes.push({ fn: fnIndex, line, offset: at, kind, maySuspend });
+      return options.firstId + probes.length - 1;
+    };
+    const point = (at: number, text: string): void => {
+      edits.push({ at, text, order: 2, partner: at });
+    };
+    const wrap = (start: number, end: number, open: string, close: string): void => {
+      edits.push({ at: start, text: open, order: open === '{' ? 1 : 3, partner: end });
+      edits.push({ at: end, text: close, order: 0, partner: start });
+    };
+    const statementProbe = (at: number, line = lineOf(at), maySuspend = false): string =>
+      `${G}.s(${T},${probe(at, line, ProbeKind.Statement, maySuspend)});`;
+
+    /** Readings inside one statement's expressions: calls starting a line, member chains, awaits and yields. */
+    const expressionProbes = (root: Node, statementLine: number): void => {
+      const visit = (n: Node, inChain: boolean): void => {
+        if (FUNCTION_TYPES.has(n.type) || n.type === 'ClassBody') return; // their own code, not this function's
+        const chain = inChain || n.type === 'ChainExpression';
+        if (n.type === 'AwaitExpression' || n.type === 'YieldExpression') {
+          const line = lineOf(n.start);
+          const resume = probe(n.start, line, ProbeKind.Statement);
+          if (n.argument) {
+            const suspend = probe(n.argument.start, line, ProbeKind.Statement, true);
+            wrap(n.start, n.end, `${G}.v(${T},${resume},`, ')');
+            wrap(n.argument.start, n.argument.end, `${G}.v(${T},${suspend},`, ')');
+          } else {
+            const suspend = probe(n.end, line, ProbeKind.Statement, true);
+            wrap(n.start, n.end, `${G}.v(${T},${resume},`, ` ${G}.v(${T},${suspend},void 0))`);
+          }
+        } else if (!chain && (n.type === 'CallExpression' || n.type === 'NewExpression') && startsLine(source, lineStarts, n.start)) {
+          const line = lineOf(n.start);
+          if (line !== statementLine) wrap(n.start, n.end, `(${G}.s(${T},${probe(n.start, line, ProbeKind.Statement)}),`, ')');
+        } else if (
+          !chain &&
+          n.type === 'MemberExpression' &&
+          n.object.type !== 'Super' &&
+          !n.optional &&
+          dotStartsLine(source, lineStarts, n.object.end, n.property.start)
+        ) {
+          const line = lineOf(n.property.start);
+          wrap(n.object.start, n.object.end, `${G}.v(${T},${probe(n.property.start, line, ProbeKind.Statement)},`, ')');
+        }
+        for (const child of children(n)) visit(child, chain);
+      };
+      visit(root, false);
+    };
+
+    /** Probes a statement in a statement list: a reading before it, then inside it. */
+    /** The first statement of the body: the entry probe stands right before it and is its reading. */
+    let entryStatement: Node | undefined;
+    const statement = (s: Node): void => {
+      if (s.type === 'FunctionDeclaration' || s.type === 'EmptyStatement') return; // runs nothing where it stands
+      const forAwait = s.type === 'ForOfStatement' && s.await === true;
+      if (s !== entryStatement || forAwait) point(s.start, statementProbe(s.start, lineOf(s.start), forAwait));
+      inside(s);
+    };
+
+    /** A statement in a position that takes one statement (an `if`'s branch, a loop body): given braces if needed. */
+    const nested = (s: Node): void => {
+      if (s.type === 'BlockStatement') {
+        list(s.body);
+        return;
+      }
+      if (s.type === 'EmptyStatement') return;
+      wrap(s.start, s.end, '{', '}');
+      statement(s);
+    };
+
+    const list = (body: Node[]): void => {
+      for (const s of body) statement(s);
+    };
+
+    /** The parts of a statement that are not in a statement list of their own. */
+    const inside = (s: Node): void => {
+      const line = lineOf(s.start);
+      switch (s.type) {
+        case 'BlockStatement':
+          list(s.body);
+          return;
+        case 'IfStatement':
+          expressionProbes(s.test, line);
+          nested(s.consequent);
+          if (s.alternate) nested(s.alternate);
+          return;
+        case 'LabeledStatement':
+          // The label must stay right before its loop (`continue label`): no braces, no probe between them.
+          if (LOOP_TYPES.has(s.body.type) || s.body.type === 'BlockStatement') inside(s.body);
+          else nested(s.body);
+          return;
+        case 'ForStatement': {
+          if (s.init) expressionProbes(s.init, line);
+          const headerLine = line;
+          if (s.test) {
+            point(s.test.start, `${G}.s(${T},${probe(s.test.start, headerLine, ProbeKind.Statement)}),`);
+            expressionProbes(s.test, headerLine);
+          }
+          if (s.update) {
+            point(s.update.start, `${G}.s(${T},${probe(s.update.start, headerLine, ProbeKind.Statement)}),`);
+            expressionProbes(s.update, headerLine);
+          }
+          nested(s.body);
+          return;
+        }
+        case 'WhileStatement':
+        case 'DoWhileStatement': {
+          const testLine = lineOf(s.test.start);
+          point(s.test.start, `${G}.s(${T},${probe(s.test.start, testLine, ProbeKind.Statement)}),`);
+          expressionProbes(s.test, testLine);
+          nested(s.body);
+          return;
+        }
+        case 'ForInStatement':
+        case 'ForOfStatement': {
+          expressionProbes(s.right, line);
+          // Each iteration's step (the iterator's next(), awaited in `for await`) is charged to the header: a reading
+          // at the body's end starts it, the body's first reading ends it. (A `continue` skips that reading: the step
+          // then goes to the line of the `continue`.)
+          const body = s.body as Node;
+          const isAwait = s.type === 'ForOfStatement' && s.await === true;
+          // `;`: the last statement may end without one on this line.
+          const end = `;${statementProbe(body.end - (body.type === 'BlockStatement' ? 1 : 0), line, isAwait)}`;
+          if (body.type === 'BlockStatement') {
+            list(body.body);
+            point(body.end - 1, end);
+          } else {
+            edits.push({ at: body.start, text: '{', order: 1, partner: body.end });
+            statement(body);
+            edits.push({ at: body.end, text: `${end}}`, order: 0, partner: body.start });
+          }
+          return;
+        }
+        case 'SwitchStatement':
+          expressionProbes(s.discriminant, line);
+          for (const c of s.cases) list(c.consequent);
+          return;
+        case 'TryStatement':
+          list(s.block.body);
+          if (s.handler) list(s.handler.body.body);
+          if (s.finalizer) list(s.finalizer.body);
+          return;
+        case 'WithStatement':
+          expressionProbes(s.object, line);
+          nested(s.body);
+          return;
+        case 'ReturnStatement': {
+          if (s.argument) {
+            expressionProbes(s.argument, line);
+            const exit = probe(s.argument.end, line, ProbeKind.Exit);
+            wrap(s.argument.start, s.argument.end, `${G}.v(${T},${exit},`, ')');
+          } else {
+            const exit = probe(s.start + 6, line, ProbeKind.Exit);
+            point(s.start + 6, ` ${G}.v(${T},${exit},void 0)`);
+          }
+          return;
+        }
+        default:
+          expressionProbes(s, line);
+      }
+    };
+
+    const body = node.body as Node;
+    // A throw out of the call is seen where it happens: `try{…}catch(e){G.t(T);throw e}` around the body. (A catch
+    // that rethrows keeps the error, its stack and the rejection of an async call as they were; measured, it does not
+    // change what V8 allocates, unlike a `finally` that the return value must pass through.)
+    const throws = options.throws && (body.type !== 'BlockStatement' || blockKeepsDeclarations(body));
+    const tryOpen = throws ? 'try{' : '';
+    const tryClose = throws ? `}catch(${TOKEN_VARIABLE}e){${G}.t(${T});throw ${TOKEN_VARIABLE}e}` : '';
+    if (body.type === 'BlockStatement') {
+      const statements = body.body as Node[];
+      let first = 0;
+      while (first < statements.length && statements[first]!.directive !== undefined) first++;
+      const entryAt = first > 0 ? statements[first - 1]!.end : body.start + 1;
+      const firstStatement = statements.slice(first).find((st) => st.type !== 'FunctionDeclaration' && st.type !== 'EmptyStatement');
+      entryStatement = firstStatement;
+      const entryLine = firstStatement ? lineOf(firstStatement.start) : lineOf(body.end - 1);
+      point(entryAt, `var ${T}=${G}.e(${probe(entryAt, entryLine, ProbeKind.Entry)});${tryOpen}`);
+      list(statements.slice(first));
+      const closeLine = lineOf(body.end - 1);
+      point(body.end - 1, `;${G}.s(${T},${probe(body.end - 1, closeLine, ProbeKind.Exit)});${tryClose}`);
+    } else {
+      // An arrow's expression body: `=> E` becomes `=> {var T=G.e(k);return G.v(T,x,E)}` on the same lines.
+      const arrow = arrowOf(source, node);
+      const line = lineOf(body.start);
+      const entry = probe(arrow, line, ProbeKind.Entry);
+      expressionProbes(body, line);
+      const exit = probe(node.end, lineOf(node.end - 1), ProbeKind.Exit);
+      wrap(arrow, node.end, `{var ${T}=${G}.e(${entry});${tryOpen}return ${G}.v(${T},${exit},`, `)${tryClose}}`);
+    }
+  });
+
+  return apply(source, lineStarts, edits, probes);
+}
+
+/**
+ * Whether the body's declarations mean the same inside a block: a function declared at the top of a body may share
+ * its name with a `var` (or another such function), which a block does not allow.
+ */
+function blockKeepsDeclarations(body: Node): boolean {
+  const functions = new Set<string>();
+  for (const s of body.body as Node[]) {
+    if (s.type !== 'FunctionDeclaration') continue;
+    if (functions.has(s.id.name)) return false;
+    functions.add(s.id.name);
+  }
+  if (functions.size === 0) return true;
+  let clash = false;
+  const visit = (n: Node): void => {
+    if (clash || FUNCTION_TYPES.has(n.type) || n.type === 'ClassBody') return;
+    if (n.type === 'VariableDeclaration' && n.kind === 'var') {
+      for (const d of n.declarations) for (const name of boundNames(d.id)) if (functions.has(name)) clash = true;
+    }
+    for (const child of children(n)) visit(child);
+  };
+  for (const s of body.body as Node[]) visit(s);
+  return !clash;
+}
+
+function boundNames(pattern: Node): string[] {
+  switch (pattern.type) {
+    case 'Identifier':
+      return [pattern.name];
+    case 'ObjectPattern':
+      return pattern.properties.flatMap((p: Node) => boundNames(p.type === 'RestElement' ? p.argument : p.value));
+    case 'ArrayPattern':
+      return pattern.elements.filter(Boolean).flatMap((e: Node) => boundNames(e));
+    case 'RestElement':
+      return boundNames(pattern.argument);
+    case 'AssignmentPattern':
+      return boundNames(pattern.left);
+    default:
+      return [];
+  }
+}
+
+/** The offset right after an arrow's `=>` (a parenthesised body's `(` comes after it). */
+function arrowOf(source: string, node: Node): number {
+  const paramsEnd = node.params.length > 0 ? node.params[node.params.length - 1].end : node.start;
+  const at = source.indexOf('=>', paramsEnd);
+  if (at < 0 || at > node.body.start) throw new InstrumentError('arrow function without =>');
+  return at + 2;
+}
+
+/** A function not found by its start (a method whose SourceFunction starts at its key): the innermost containing it. */
+function findFunctionAt(program: acorn.Program, fn: SourceFunction): Node | undefined {
+  let found: Node | undefined;
+  const visit = (node: Node): void => {
+    if (node.end < fn.start || node.start > fn.end) return;
+    if (FUNCTION_TYPES.has(node.type) && node.start >= fn.start && node.end <= fn.end) {
+      if (!found || node.end - node.start > found.end - found.start) found = node;
+      return;
+    }
+    for (const child of children(node)) visit(child);
+  };
+  visit(program as unknown as Node);
+  return found;
+}
+
+/** Whether only whitespace stands between the start of the offset's line and the offset. */
+function startsLine(source: string, lineStarts: number[], offset: number): boolean {
+  const line = lineOfOffset(lineStarts, offset);
+  return source.slice(lineStarts[line - 1], offset).trim() === '';
+}
+
+/** Whether the `.` (or `[`) between an object and its property begins a line after the object's end. */
+function dotStartsLine(source: string, lineStarts: number[], objectEnd: number, propertyStart: number): boolean {
+  const between = source.slice(objectEnd, propertyStart);
+  const dot = between.search(/[.[]/);
+  if (dot < 0) return false;
+  const at = objectEnd + dot;
+  return lineOfOffset(lineStarts, at) > lineOfOffset(lineStarts, objectEnd) && startsLine(source, lineStarts, at);
+}
+
+function apply(source: string, lineStarts: number[], edits: Edit[], probes: ProbeSite[]): InstrumentedSource {
+  edits.sort(
+    (a, b) =>
+      a.at - b.at ||
+      a.order - b.order ||
+      (a.order === 2 ? 0 : b.partner - a.partner),
+  );
+  const parts: string[] = [];
+  const insertions: Array<[number, number]> = [];
+  let last = 0;
+  for (const edit of edits) {
+    parts.push(source.slice(last, edit.at), edit.text);
+    last = edit.at;
+    const previous = insertions[insertions.length - 1];
+    if (previous && previous[0] === edit.at) previous[1] += edit.text.length;
+    else insertions.push([edit.at, edit.text.length]);
+  }
+  parts.push(source.slice(last));
+  const code = parts.join('');
+  assertSameLines(source, code, lineStarts.length);
+  return { code, probes, insertions };
+}
+
+/** Instrumentation must never move a line: every probe's line, and every stack trace's, depends on it. */
+function assertSameLines(source: string, code: string, lines: number): void {
+  let count = 1;
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === 10 || c === 0x2028 || c === 0x2029 || (c === 13 && code.charCodeAt(i + 1) !== 10)) count++;
+  }
+  if (count !== lines) throw new InstrumentError(`instrumentation moved lines (${lines} → ${count}) in a ${source.length}-character source`);
+}
