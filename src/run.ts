@@ -33,6 +33,8 @@ export interface ProfileOptions {
   /** lineprof runs a full GC every this many hits, outside every interval (default 2048; 0 turns it off). */
   gcEvery?: number;
   calibrationSamples?: number;
+  /** `probes` (default for run) or `breakpoints`. */
+  engine?: 'probes' | 'breakpoints';
 }
 
 export interface RunOptions extends ProfileOptions {
@@ -106,6 +108,7 @@ export function startRun(options: RunOptions): RunHandle {
         includeNodeModules: options.includeNodeModules ?? false,
         gcEvery: options.gcEvery ?? DEFAULT_GC_EVERY,
         calibrationSamples: options.calibrationSamples ?? 5,
+        engine: options.engine ?? 'probes',
       },
       cwd,
       env: options.env,
@@ -173,6 +176,7 @@ export function startRun(options: RunOptions): RunHandle {
 export async function letTargetRun(target: LaunchedTarget, script: string, cwd: string, kill: () => void): Promise<void> {
   try {
     const { url } = await target.ready;
+    if (!url) return; // the probe engine: no inspector, nothing waits
     const session = await InspectorSession.connect(url);
     await session.runIfWaitingForDebugger();
     // The agent works through its own in-process sessions; the websocket is not needed while the script runs.

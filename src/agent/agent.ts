@@ -9,8 +9,7 @@
  * runs right after the recording one, with no user code between. (A second session would cost every hit one more
  * notification, ~12 µs.)
  */
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runInThisContext } from 'node:vm';
 import { Attributor } from '../attribution/attributor';
 import { LocationKind, planLocations } from '../breakpoints/plan';
@@ -21,12 +20,16 @@ import { functionNameMatches, mayContainSelection, mergeSelections, selectFuncti
 import type { SelectedFunction, SelectionSpec } from '../selection/selectors';
 import { loadSourceMap, originalViewOf } from '../sourcemap/load';
 import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../sourcemap/original';
-import type { OriginalLayout, OriginalView } from '../sourcemap/original';
+import type { OriginalView } from '../sourcemap/original';
 import type { AgentConfig, AgentFunctionReport, AgentReport } from '../model/types';
 import { InspectorConnection } from './inspector-connection';
 import type { ScriptParsedEvent } from './inspector-connection';
 import { Recorder } from './recorder';
+import { fileOf, isProgramScript as isScriptOfProgram, originalLines } from './scripts';
 import { SpanRecorder } from './spans';
+
+const isProgramScript = (url: string, includeNodeModules: boolean): boolean =>
+  isScriptOfProgram(url, includeNodeModules, [CALIBRATION_URL]);
 
 const CALIBRATION_URL = 'lineprof:calibration';
 
@@ -49,9 +52,6 @@ interface CalibrationTarget {
   columnNumber: number;
 }
 
-/** lineprof's own code (compiled and dependencies) is never profiled. */
-const OWN_ROOT = path.resolve(__dirname, '..', '..', '..');
-const OWN_DIRS = [path.join(OWN_ROOT, 'dist') + path.sep, path.join(OWN_ROOT, 'node_modules') + path.sep];
 
 export class Agent {
   private readonly attributor = new Attributor();
@@ -438,34 +438,9 @@ export class Agent {
   }
 }
 
-/** A script of the program's own: not node's internals, not lineprof's, not node_modules unless asked. */
-function isProgramScript(url: string, includeNodeModules: boolean): boolean {
-  if (url.startsWith('node:') || url.startsWith('internal/') || url === CALIBRATION_URL) return false;
-  const file = fileOf(url);
-  if (OWN_DIRS.some((dir) => file.startsWith(dir))) return false;
-  return includeNodeModules || !/[\\/]node_modules[\\/]/.test(file);
-}
-
 function withoutIndex(meta: FunctionMeta): Omit<FunctionMeta, 'index'> {
   const { index: _index, ...rest } = meta;
   return rest;
-}
-
-/** The original text of the function's lines (blank where the original source is not available). */
-function originalLines(view: OriginalView, layout: OriginalLayout): string[] {
-  const text = view.contentOf(layout.file)?.split(/\r?\n/) ?? [];
-  return Array.from({ length: layout.endLine - layout.startLine + 1 }, (_, i) => text[layout.startLine - 1 + i] ?? '');
-}
-
-function fileOf(url: string): string {
-  if (url.startsWith('file:')) {
-    try {
-      return fileURLToPath(url);
-    } catch {
-      return url;
-    }
-  }
-  return url;
 }
 
 export interface ScriptListing {

@@ -10,9 +10,11 @@ import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { AgentMessage, PreloadConfig } from '../model/types';
+import { isMainThread, Worker } from 'node:worker_threads';
+import type { AgentMessage, AgentReport, PreloadConfig } from '../model/types';
 import { Agent } from './agent';
+import { leaveEsmRegistration } from './probes/esm-registration';
+import { ProbeAgent } from './probes/probe-agent';
 import type { SamplerWorkerData } from './sampler-worker';
 
 const ENV_KEY = 'LINEPROF_AGENT';
@@ -92,30 +94,42 @@ function awaitGoAhead(fd: number): void {
 }
 
 function main(): void {
+  // Node 20 runs --require preloads on its module loader thread too: the agent belongs to the program's thread.
+  if (!isMainThread) return;
   const raw = process.env[ENV_KEY];
   if (!raw) return;
   // Child processes of the program inherit the environment: they must not start an agent of their own.
   delete process.env[ENV_KEY];
   const config = JSON.parse(raw) as PreloadConfig;
-  const agent = new Agent(config);
-  agent.start();
-
-  let url = inspector.url();
-  if (!url) {
-    inspector.open(0, '127.0.0.1', false);
-    url = inspector.url();
+  let report: (final: boolean) => AgentReport;
+  if (config.engine === 'probes' && config.mode !== 'spans') {
+    // No inspector: the probes are in the code, and nothing waits for a debugger.
+    const agent = new ProbeAgent(config);
+    agent.start();
+    leaveEsmRegistration(agent.esmLoaderData());
+    send(config.channelFd, { type: 'ready', url: '', pid: process.pid });
+    report = (final) => agent.report(final);
+  } else {
+    const agent = new Agent(config);
+    agent.start();
+    let url = inspector.url();
+    if (!url) {
+      inspector.open(0, '127.0.0.1', false);
+      url = inspector.url();
+    }
+    send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
+    inspector.waitForDebugger();
+    awaitGoAhead(config.lifelineFd);
+    // The inspector port stays open on 127.0.0.1 (a random port and an unguessable path), as with node --inspect:
+    // closing it here, while the controller disconnects, was followed once by a crash of the program (SIGSEGV) in
+    // CI, and a profiler must not do that.
+    report = (final) => agent.report(final);
   }
-  send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
-  inspector.waitForDebugger();
-  awaitGoAhead(config.lifelineFd);
   const stopSampler = config.samplerIntervalMs ? startSampler(config.samplerIntervalMs, config.channelFd) : () => undefined;
-  // The inspector port stays open on 127.0.0.1 (a random port and an unguessable path), as with node --inspect:
-  // closing it here, while the controller disconnects, was followed once by a crash of the program (SIGSEGV) in
-  // CI, and a profiler must not do that.
   watchLifeline(config.lifelineFd);
 
   const finish = (): void => {
-    send(config.channelFd, { type: 'report', report: agent.report(true) });
+    send(config.channelFd, { type: 'report', report: report(true) });
     stopSampler();
   };
   process.on('exit', finish);

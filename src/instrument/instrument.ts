@@ -59,12 +59,20 @@ export interface ProbeSite {
 }
 
 export interface InstrumentedSource {
-  code: string;
   /** Probe `firstId + i` is `probes[i]`. */
   probes: ProbeSite[];
+  /** The instrumented text with probe ids from `firstId` (reserve `probes.length` ids first). */
+  render(firstId: number): RenderedSource;
+}
+
+export interface RenderedSource {
+  code: string;
   /** [offset in the source given, inserted length], sorted by offset: what `columns.ts` maps back through. */
   insertions: Array<[number, number]>;
 }
+
+/** Probe ids are written as this placeholder around the probe's index until the first id is known. */
+const ID = '\u0000';
 
 export class InstrumentError extends Error {
   constructor(message: string) {
@@ -123,8 +131,6 @@ function functionNodes(program: acorn.Program): Map<number, Node> {
 }
 
 export interface InstrumentOptions {
-  /** The id of the first probe; ids are consecutive. */
-  firstId: number;
   /**
    * Wrap each body in a try/catch that reports a throw out of the call (`G.t`). Without it a call left by a throw is
    * closed when a reading of a call below it comes (LiveEdit cannot take an insertion at a function's end).
@@ -149,9 +155,9 @@ export function instrument(
   functions.forEach((fn, fnIndex) => {
     const node = nodes.get(fn.start) ?? findFunctionAt(program, fn);
     if (!node) throw new InstrumentError(`no function at offset ${fn.start}`);
-    const probe = (at: number, line: number, kind: ProbeKind, maySuspend = false): number => {
+    const probe = (at: number, line: number, kind: ProbeKind, maySuspend = false): string => {
       probes.push({ fn: fnIndex, line, offset: at, kind, maySuspend });
-      return options.firstId + probes.length - 1;
+      return `${ID}${probes.length - 1}${ID}`;
     };
     const point = (at: number, text: string): void => {
       edits.push({ at, text, order: 2, partner: at });
@@ -340,7 +346,10 @@ export function instrument(
     }
   });
 
-  return apply(source, lineStarts, edits, probes);
+  edits.sort(
+    (a, b) => a.at - b.at || a.order - b.order || (a.order === 2 ? 0 : b.partner - a.partner),
+  );
+  return { probes, render: (firstId) => render(source, lineStarts, edits, firstId) };
 }
 
 /**
@@ -422,27 +431,24 @@ function dotStartsLine(source: string, lineStarts: number[], objectEnd: number, 
   return lineOfOffset(lineStarts, at) > lineOfOffset(lineStarts, objectEnd) && startsLine(source, lineStarts, at);
 }
 
-function apply(source: string, lineStarts: number[], edits: Edit[], probes: ProbeSite[]): InstrumentedSource {
-  edits.sort(
-    (a, b) =>
-      a.at - b.at ||
-      a.order - b.order ||
-      (a.order === 2 ? 0 : b.partner - a.partner),
-  );
+const PLACEHOLDER = new RegExp(`${ID}(\\d+)${ID}`, 'g');
+
+function render(source: string, lineStarts: number[], edits: Edit[], firstId: number): RenderedSource {
   const parts: string[] = [];
   const insertions: Array<[number, number]> = [];
   let last = 0;
   for (const edit of edits) {
-    parts.push(source.slice(last, edit.at), edit.text);
+    const text = edit.text.replace(PLACEHOLDER, (_, k: string) => String(firstId + Number(k)));
+    parts.push(source.slice(last, edit.at), text);
     last = edit.at;
     const previous = insertions[insertions.length - 1];
-    if (previous && previous[0] === edit.at) previous[1] += edit.text.length;
-    else insertions.push([edit.at, edit.text.length]);
+    if (previous && previous[0] === edit.at) previous[1] += text.length;
+    else insertions.push([edit.at, text.length]);
   }
   parts.push(source.slice(last));
   const code = parts.join('');
   assertSameLines(source, code, lineStarts.length);
-  return { code, probes, insertions };
+  return { code, insertions };
 }
 
 /** Instrumentation must never move a line: every probe's line, and every stack trace's, depends on it. */

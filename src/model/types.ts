@@ -21,6 +21,12 @@ export interface AgentConfig {
    * the heap at each (`lineprof usage`), cheap enough to leave on.
    */
   mode?: 'lines' | 'spans';
+  /**
+   * `probes` (run's default): the marked functions are instrumented as their modules load. `breakpoints`: never-pausing
+   * conditional breakpoints set through a same-thread inspector session (attach, spans, and code the hooks cannot
+   * reach).
+   */
+  engine?: 'probes' | 'breakpoints';
 }
 
 /** What `lineprof run` tells the preloaded agent, through the LINEPROF_AGENT environment variable. */
@@ -79,7 +85,17 @@ export interface AgentReport {
   /** Selectors that matched no function in any script the target loaded. */
   /** `linesOutsideFunctions`: --line selectors in an original (source-mapped) file that was loaded. */
   unmatched: { functions: string[]; lines: string[]; linesOutsideFunctions?: string[] };
-  stats: RecorderStats & { locations: number; durationMs: number };
+  stats: RecorderStats & {
+    locations: number;
+    durationMs: number;
+    /** Which engine took the figures (absent: breakpoints, before there were two). */
+    engine?: 'probes' | 'breakpoints';
+    /** Probe engine: readings that did more than record (a long interval's GC check, a full log). */
+    slowProbes?: number;
+    flushes?: number;
+    orphanReadings?: number;
+    unseenExits?: number;
+  };
   warnings: string[];
   /** True for the report taken when the target exits; false for a snapshot while it runs. */
   final: boolean;

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { TargetError } from '../errors';
 import { debug } from '../debug';
@@ -17,6 +18,8 @@ const LIFELINE_FD = 4;
 /** How long the child may take to load the agent and open its inspector. */
 const READY_TIMEOUT_MS = 30_000;
 const PRELOAD = path.join(__dirname, '..', 'agent', 'preload.js');
+/** Registers the probe engine's ES module hook; last, after the user's loaders (see register-esm.ts). */
+const REGISTER_ESM = path.join(__dirname, '..', 'agent', 'probes', 'register-esm.js');
 
 /**
  * A large young generation keeps scavenges out of most intervals (each one is detected and flagged, but an interval
@@ -30,6 +33,14 @@ export const DEFAULT_NODE_FLAGS = [
   '--max-semi-space-size=64',
   '--no-lazy-feedback-allocation',
 ];
+
+/**
+ * The probe engine runs the program with node's own heap settings, but no V8 background threads: a compiler or
+ * sweeper thread changes old, code and trusted space's used size at any moment (allocation buffers taken and
+ * returned, tens to hundreds of KB), which would land in whatever line runs then. With them off, the same run gives
+ * the same figures to the byte (seen: 5 of 5 runs alike, against 1 of 5 with concurrency on, on Node 24).
+ */
+export const PROBE_NODE_FLAGS = ['--single-threaded'];
 
 export interface LaunchOptions {
   script: string;
@@ -76,8 +87,10 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
     lifelineFd: LIFELINE_FD,
     samplerIntervalMs: options.sampler?.intervalMs,
   };
-  const flags = options.defaultNodeFlags === false ? [] : DEFAULT_NODE_FLAGS;
-  const args = [...flags, ...options.nodeArgs, '--require', PRELOAD, options.script, ...options.scriptArgs];
+  const probes = options.agent.engine === 'probes' && options.agent.mode !== 'spans';
+  const flags = options.defaultNodeFlags === false ? [] : probes ? PROBE_NODE_FLAGS : DEFAULT_NODE_FLAGS;
+  const esm = probes ? ['--import', pathToFileURL(REGISTER_ESM).href] : [];
+  const args = [...flags, ...options.nodeArgs, '--require', PRELOAD, ...esm, options.script, ...options.scriptArgs];
   debug('spawn %s %o', process.execPath, args);
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,

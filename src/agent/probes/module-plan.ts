@@ -1,0 +1,182 @@
+/**
+ * One module's instrumentation: which of its functions the selection marks (in its JavaScript, and through its
+ * source map in the original sources), their instrumented text, and the table of their probes with the line each is
+ * charged to. Runs wherever the module is loaded — in the program's thread for CommonJS, on Node's loader thread for
+ * ES modules — and returns plain data that can cross between the two.
+ */
+import { pathToFileURL } from 'node:url';
+import { instrument, ProbeKind } from '../../instrument/instrument';
+import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../../selection/find-functions';
+import type { ParsedSource } from '../../selection/find-functions';
+import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../../selection/selectors';
+import type { MarkReason, SelectedFunction, SelectionSpec } from '../../selection/selectors';
+import { loadSourceMap, originalViewOf } from '../../sourcemap/load';
+import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../../sourcemap/original';
+import type { OriginalView } from '../../sourcemap/original';
+import type { GeneratedCode } from '../../model/types';
+import { ProbeRole } from '../../attribution/probe-attributor';
+import { fileOf, originalLines } from '../scripts';
+
+export interface PlannedProbe {
+  id: number;
+  /** The line its interval is charged to: original line through a source map, or the negated generated line. */
+  line: number;
+  role: ProbeRole;
+  maySuspend: boolean;
+}
+
+export interface PlannedFunction {
+  name: string;
+  url: string;
+  file: string;
+  startLine: number;
+  startColumn: number;
+  endLine: number;
+  source: string[];
+  reasons: MarkReason[];
+  isAsync: boolean;
+  isGenerator: boolean;
+  instrumentedLines: number[];
+  generated?: GeneratedCode;
+  probes: PlannedProbe[];
+}
+
+export interface ModulePlan {
+  url: string;
+  /** The instrumented source; undefined when nothing in the module is marked. */
+  code: string | undefined;
+  functions: PlannedFunction[];
+  /** Selectors this module matched (--function names, --line FILE:LINE). */
+  matchedFunctions: string[];
+  matchedLines: string[];
+  /** Original files behind the module's source map. */
+  mappedFiles: string[];
+  /** [offset in the source, inserted length] for mapping columns back. */
+  insertions: Array<[number, number]>;
+  warnings: string[];
+}
+
+const SOURCE_MAPPING_URL = /\/\/[#@] sourceMappingURL=([^\s'"]+)\s*$/;
+
+/** The source map comment of a script (the last one, as V8 takes it). */
+export function sourceMappingUrlOf(source: string): string | undefined {
+  const tail = source.slice(-100_000);
+  const lines = tail.split(/\r?\n/);
+  for (let i = lines.length - 1; i >= 0 && i >= lines.length - 5; i--) {
+    const m = SOURCE_MAPPING_URL.exec(lines[i]!);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+export interface PlanRequest {
+  source: string;
+  url: string;
+  isModule: boolean;
+  selection: SelectionSpec;
+  /** Reserves `count` consecutive probe ids and returns the first. */
+  reserveIds(count: number): number;
+}
+
+export function planModule(request: PlanRequest): ModulePlan {
+  const { source, url, selection: spec } = request;
+  const file = fileOf(url);
+  const plan: ModulePlan = {
+    url,
+    code: undefined,
+    functions: [],
+    matchedFunctions: [],
+    matchedLines: [],
+    mappedFiles: [],
+    insertions: [],
+    warnings: [],
+  };
+  const view = originalView(source, file, plan.warnings);
+  if (!mayContainSelection(source, file, spec) && !(view && viewMayContainSelection(view, spec))) return plan;
+  let parsed: ParsedSource;
+  try {
+    parsed = parseSource(source, request.isModule ? 'module' : 'script');
+  } catch (err) {
+    if (err instanceof SourceParseError) {
+      plan.warnings.push(`could not parse ${file}:${err.line}: ${err.message}; its functions are not profiled`);
+      return plan;
+    }
+    throw err;
+  }
+  const selected = select(parsed, file, view, spec, plan);
+  if (selected.length === 0) return plan;
+  const result = instrument(source, parsed.program, parsed.lineStarts, selected.map((s) => s.fn), { throws: true });
+  const firstId = request.reserveIds(result.probes.length);
+  const rendered = result.render(firstId);
+  plan.code = rendered.code;
+  plan.insertions = rendered.insertions;
+  const lines = splitLines(source);
+  selected.forEach(({ fn, reasons }, index) => {
+    for (const name of spec.functions) if (functionNameMatches(name, fn) && !plan.matchedFunctions.includes(name)) plan.matchedFunctions.push(name);
+    for (const l of spec.lines) {
+      if (view?.files.includes(l.file)) continue; // matched through the map, in original lines
+      if (l.file === file && l.line >= fn.startLine && l.line <= fn.endLine) plan.matchedLines.push(`${l.file}:${l.line}`);
+    }
+    const own = result.probes.map((p, i) => ({ p, id: firstId + i })).filter(({ p }) => p.fn === index);
+    const position = (offset: number) => {
+      const line = lineOfOffset(parsed.lineStarts, offset);
+      return { line, column: offset - parsed.lineStarts[line - 1]! };
+    };
+    const layout = view ? layoutThroughMap(fn, own.map(({ p }) => position(p.offset)), parsed, view) : undefined;
+    const lineOf = (offset: number, generatedLine: number): number => {
+      if (!layout) return generatedLine;
+      const at = position(offset);
+      return layout.lineAt(at.line, at.column) ?? -generatedLine;
+    };
+    const probes: PlannedProbe[] = own.map(({ p, id }) => ({
+      id,
+      line: lineOf(p.offset, p.line),
+      role: p.kind === ProbeKind.Entry ? ProbeRole.Entry : p.kind === ProbeKind.Exit ? ProbeRole.Exit : ProbeRole.Statement,
+      maySuspend: p.maySuspend,
+    }));
+    // Lines that can show figures: where a reading starts an interval (a lone closing brace has only an exit).
+    const instrumented = [...new Set(probes.filter((p) => p.role !== ProbeRole.Exit).map((p) => p.line))].sort((a, b) => a - b);
+    const generated: GeneratedCode = { url, file, startLine: fn.startLine, endLine: fn.endLine, source: lines.slice(fn.startLine - 1, fn.endLine) };
+    const original = layout && view
+      ? { url: pathToFileURL(layout.file).href, file: layout.file, startLine: layout.startLine, endLine: layout.endLine, source: originalLines(view, layout) }
+      : undefined;
+    plan.functions.push({
+      name: fn.name,
+      ...(original ?? generated),
+      startColumn: original ? layout!.startColumn : fn.start - parsed.lineStarts[fn.startLine - 1]!,
+      reasons,
+      isAsync: fn.isAsync,
+      isGenerator: fn.isGenerator,
+      instrumentedLines: instrumented,
+      ...(original ? { generated } : {}),
+      probes,
+    });
+  });
+  return plan;
+}
+
+/**
+ * What the user marked in this module: in the JavaScript V8 runs, and through its source map in the original
+ * sources (a `--line` in an original file is matched there only: the generated file may have the same name).
+ */
+function select(parsed: ParsedSource, file: string, view: OriginalView | undefined, spec: SelectionSpec, plan: ModulePlan): SelectedFunction[] {
+  if (!view) return selectFunctions(parsed, file, spec);
+  const generatedSpec: SelectionSpec = { ...spec, lines: spec.lines.filter((l) => !view.files.includes(l.file)) };
+  const mapped = selectThroughMap(parsed, view, spec);
+  for (const l of mapped.matchedLines) plan.matchedLines.push(`${l.file}:${l.line}`);
+  plan.mappedFiles.push(...view.files);
+  return mergeSelections(selectFunctions(parsed, file, generatedSpec), mapped.selected);
+}
+
+/** The module's original sources through its source map; a map that cannot be read is reported once. */
+function originalView(source: string, file: string, warnings: string[]): OriginalView | undefined {
+  const mapUrl = sourceMappingUrlOf(source);
+  if (!mapUrl) return undefined;
+  try {
+    return originalViewOf(loadSourceMap(file, mapUrl));
+  } catch (err) {
+    // Same words as the controller's, which keeps one of each.
+    warnings.push(`could not read the source map of ${file} (${(err as Error).message}): its lines are the generated ones`);
+    return undefined;
+  }
+}

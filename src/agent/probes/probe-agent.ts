@@ -1,0 +1,188 @@
+/**
+ * The probe engine's agent, in the program's main thread: it instruments the marked functions as their modules load
+ * (CommonJS here, through `Module.prototype._compile`, which sees the final JavaScript after any TypeScript loader;
+ * ES modules on Node's loader thread, src/agent/probes/esm-loader.ts, whose plans arrive on a message port), owns
+ * the probe runtime, and turns its log into the per-line figures of the AgentReport.
+ */
+import Module from 'node:module';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { ProbeAttributor } from '../../attribution/probe-attributor';
+import { PROBE_GLOBAL } from '../../instrument/instrument';
+import type { AgentConfig, AgentFunctionReport, AgentReport } from '../../model/types';
+import { isProgramScript } from '../scripts';
+import { LogReplay } from './log';
+import { planModule } from './module-plan';
+import type { ModulePlan, PlannedFunction } from './module-plan';
+import { ProbeRuntime } from './runtime';
+
+type FunctionMeta = Omit<PlannedFunction, 'probes'> & { index: number };
+
+/** What the ES module loader thread is given (module.register's `data`). */
+export interface EsmLoaderData {
+  config: AgentConfig;
+  /** Int32Array over a SharedArrayBuffer: [next probe id]. Both threads reserve ids from it. */
+  ids: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+/** Calls that make the probes' code settle (feedback, optimisation) before any program code runs. */
+const WARM_UP_CALLS = 30_000;
+/** A probe id no module gets: the warm-up's readings are charged to nothing. */
+const WARM_UP_PROBE = 0x3fffffff;
+
+export class ProbeAgent {
+  private readonly attributor = new ProbeAttributor();
+  private readonly replay = new LogReplay(this.attributor);
+  private readonly runtime: ProbeRuntime;
+  private readonly functions: FunctionMeta[] = [];
+  private readonly matchedFunctions = new Set<string>();
+  private readonly matchedLines = new Set<string>();
+  private readonly mappedFiles = new Set<string>();
+  private readonly warnings: string[] = [];
+  private readonly ids = new Int32Array(new SharedArrayBuffer(4));
+  private readonly startedAt = Date.now();
+  private esmPort: MessagePort | undefined;
+  private finalReport: AgentReport | undefined;
+  private stopped = false;
+
+  constructor(private readonly config: AgentConfig) {
+    this.runtime = new ProbeRuntime((ints, doubles, length) => {
+      this.drainPlans();
+      this.replay.replay(ints, doubles, length);
+    });
+  }
+
+  /** Puts the probes' global in place and settles their code; then hooks module loading. */
+  start(): void {
+    Object.defineProperty(globalThis, PROBE_GLOBAL, { value: this.runtime.probes, configurable: true, enumerable: false, writable: false });
+    const p = this.runtime.probes;
+    for (let i = 0; i < WARM_UP_CALLS; i++) p.v(p.e(WARM_UP_PROBE), WARM_UP_PROBE, i);
+    this.runtime.snapshot();
+    this.hookCommonJs();
+  }
+
+  /** For `module.register` (ES modules), called from the `--import` that comes after every user loader. */
+  esmLoaderData(): { data: EsmLoaderData; transferList: MessagePort[] } {
+    const channel = new MessageChannel();
+    this.esmPort = channel.port1;
+    this.esmPort.unref();
+    return { data: { config: this.config, ids: this.ids.buffer as SharedArrayBuffer, port: channel.port2 }, transferList: [channel.port2] };
+  }
+
+  private hookCommonJs(): void {
+    type Compile = (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
+    const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
+    const original = proto._compile;
+    const agent = this;
+    proto._compile = function (this: unknown, content: string, filename: string, ...rest: unknown[]) {
+      return original.call(this, agent.instrumentCommonJs(content, filename), filename, ...rest);
+    };
+  }
+
+  private instrumentCommonJs(content: string, filename: string): string {
+    if (this.stopped || typeof content !== 'string' || !isProgramScript(filename, this.config.includeNodeModules)) return content;
+    try {
+      const plan = planModule({
+        source: content,
+        url: filename,
+        isModule: false,
+        selection: this.config.selection,
+        reserveIds: (count) => Atomics.add(this.ids, 0, count),
+      });
+      this.register(plan);
+      return plan.code ?? content;
+    } catch (err) {
+      this.warnings.push(`could not instrument ${filename}: ${(err as Error).message}`);
+      return content;
+    }
+  }
+
+  /** Plans made on the loader thread: taken before any log is replayed (their probes may be in it). */
+  private drainPlans(): void {
+    if (!this.esmPort) return;
+    for (let m = receiveMessageOnPort(this.esmPort); m; m = receiveMessageOnPort(this.esmPort)) this.register(m.message as ModulePlan);
+  }
+
+  private register(plan: ModulePlan): void {
+    for (const f of plan.matchedFunctions) this.matchedFunctions.add(f);
+    for (const l of plan.matchedLines) this.matchedLines.add(l);
+    for (const f of plan.mappedFiles) this.mappedFiles.add(f);
+    for (const w of plan.warnings) if (!this.warnings.includes(w)) this.warnings.push(w);
+    for (const planned of plan.functions) {
+      const { probes, ...meta } = planned;
+      const index = this.attributor.addFunction();
+      for (const probe of probes) this.attributor.setProbe(probe.id, { fn: index, line: probe.line, role: probe.role, maySuspend: probe.maySuspend });
+      this.functions.push({ ...meta, index });
+    }
+  }
+
+  /** Calls of the marked functions so far. */
+  callCount(): number {
+    return this.functions.reduce((sum, meta) => sum + this.attributor.callsOf(meta.index), 0);
+  }
+
+  /** The figures so far. The final report closes open calls, so take it once, when profiling ends. */
+  report(final: boolean): AgentReport {
+    if (this.finalReport) return this.finalReport;
+    this.runtime.snapshot();
+    this.drainPlans();
+    if (final) this.attributor.finish(this.replay.current);
+    const stats = this.attributor.snapshot();
+    const spec = this.config.selection;
+    const runtime = this.runtime.stats();
+    const report: AgentReport = {
+      functions: this.functions.map((meta): AgentFunctionReport => {
+        const { index, ...rest } = meta;
+        const s = stats[index]!;
+        return {
+          ...rest,
+          calls: s.calls,
+          openCalls: s.openCalls,
+          allocatedBytes: s.allocatedBytes,
+          netBytes: s.netBytes,
+          externalBytes: s.externalBytes,
+          maxCallNetBytes: s.maxCallNetBytes,
+          lines: [...s.lines].sort((a, b) => a[0] - b[0]),
+        };
+      }),
+      unmatched: {
+        functions: spec.functions.filter((f) => !this.matchedFunctions.has(f)),
+        lines: spec.lines.map((l) => `${l.file}:${l.line}`).filter((l) => !this.matchedLines.has(l)),
+        linesOutsideFunctions: spec.lines
+          .filter((l) => this.mappedFiles.has(l.file) && !this.matchedLines.has(`${l.file}:${l.line}`))
+          .map((l) => `${l.file}:${l.line}`),
+      },
+      stats: {
+        engine: 'probes',
+        hits: runtime.readings,
+        lostHits: 0,
+        jitCodeBytes: 0,
+        calibrationHits: 0,
+        calibratedLocations: 0,
+        forcedGcs: 0,
+        userGcs: this.replay.stats.userGcs,
+        medianOverheadBytes: 0,
+        slowProbes: runtime.slowProbes,
+        flushes: runtime.flushes,
+        ...this.attributor.counters,
+        locations: this.functions.length,
+        durationMs: Date.now() - this.startedAt,
+      },
+      warnings: [...this.warnings],
+      final,
+    };
+    if (final) {
+      this.finalReport = report;
+      this.stop();
+    }
+    return report;
+  }
+
+  /** Later modules are left as they are; instrumented code keeps calling the probes (they stay, recording nothing). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.runtime.stop();
+  }
+}

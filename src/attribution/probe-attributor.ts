@@ -1,0 +1,249 @@
+/**
+ * Attribution for the probe engine: turns the stream of probe readings into per-line figures. Pure: no I/O, no clock,
+ * no V8; unit tests replay recorded probe logs through it.
+ *
+ * The rule is the breakpoint engine's (src/attribution/attributor.ts), with calls known exactly instead of guessed
+ * from stack depths: every reading names its call's token.
+ *   What the heap gained between a reading of a call and its next reading is charged to the line of the first. Calls
+ *   made in between (unmarked code, marked code, recursion) are part of that interval. An exit reading closes the
+ *   call; a throw reading closes it too, charging the line that threw.
+ *
+ * Suspension: an interval that starts at a reading flagged `maySuspend` (right before an `await`/`yield` gives up the
+ * thread, or a `for await` step) is reported as the line's `suspendedBytes`, not charged to it nor to the function's
+ * totals: whatever else ran meanwhile is in it.
+ *
+ * Running calls form a stack (a call's readings come while the calls it made have ended or are suspended). A reading
+ * of a call below the top means the calls above it have given up the thread: those at a suspension point are parked
+ * (they resume with their own token later); any other was left without an exit reading (a throw that the instrumenter
+ * could not catch, LiveEdit's layout), and is closed as thrown, charged up to the first reading after its last one.
+ */
+import { lineStatsOf } from './attributor';
+import type { FunctionStats, LineStats, Reading } from './attributor';
+
+export const enum ProbeRole {
+  Statement = 0,
+  Entry = 1,
+  Exit = 2,
+}
+
+export interface AttributedProbe {
+  fn: number;
+  line: number;
+  role: ProbeRole;
+  maySuspend: boolean;
+}
+
+interface CallFrame {
+  fn: number;
+  token: number;
+  line: number;
+  probe: number;
+  at: Reading;
+  openedAt: Reading;
+  maySuspend: boolean;
+  onStack: boolean;
+  /** The first reading (of any call) after this call's last reading: where a call left unseen is closed. */
+  next: Reading | undefined;
+  suspendedHeap: number;
+  suspendedFreed: number;
+  suspendedExternal: number;
+}
+
+export interface ProbeAttributionStats {
+  /** Readings whose token names no open call (its entry came before profiling, or was lost). */
+  orphanReadings: number;
+  /** Calls closed without an exit or throw reading (left by a throw the layout could not see). */
+  unseenExits: number;
+}
+
+export class ProbeAttributor {
+  private readonly probes: AttributedProbe[] = [];
+  private readonly functions: FunctionStats[] = [];
+  private readonly calls = new Map<number, CallFrame>();
+  private readonly stack: CallFrame[] = [];
+  private last: CallFrame | undefined;
+  readonly counters: ProbeAttributionStats = { orphanReadings: 0, unseenExits: 0 };
+
+  addFunction(): number {
+    this.functions.push({
+      calls: 0,
+      openCalls: 0,
+      allocatedBytes: 0,
+      netBytes: 0,
+      externalBytes: 0,
+      maxCallNetBytes: null,
+      lines: new Map(),
+    });
+    return this.functions.length - 1;
+  }
+
+  /** Probe ids are given by the caller (they are global in the process); gaps are allowed. */
+  setProbe(id: number, probe: AttributedProbe): void {
+    this.probes[id] = probe;
+  }
+
+  callsOf(fn: number): number {
+    return this.functions[fn]?.calls ?? 0;
+  }
+
+  hit(probeId: number, token: number, reading: Reading): void {
+    const probe = this.probes[probeId];
+    if (!probe) return;
+    if (this.last && this.last.token !== token) this.last.next ??= reading;
+    if (probe.role === ProbeRole.Entry) {
+      const call: CallFrame = {
+        fn: probe.fn,
+        token,
+        line: probe.line,
+        probe: probeId,
+        at: reading,
+        openedAt: reading,
+        maySuspend: probe.maySuspend,
+        onStack: true,
+        next: undefined,
+        suspendedHeap: 0,
+        suspendedFreed: 0,
+        suspendedExternal: 0,
+      };
+      this.calls.set(token, call);
+      this.stack.push(call);
+      this.functions[probe.fn]!.calls++;
+      this.occurrence(call.fn, call.line, reading);
+      this.last = call;
+      return;
+    }
+    const call = this.calls.get(token);
+    if (!call) {
+      this.counters.orphanReadings++;
+      this.last = undefined;
+      return;
+    }
+    this.bringToTop(call, reading);
+    if (call.maySuspend) this.chargeSuspended(call, reading);
+    else this.charge(call, reading, false);
+    call.next = undefined;
+    this.last = call;
+    if (probe.role === ProbeRole.Exit) {
+      this.close(call, reading, true);
+      return;
+    }
+    if (call.line !== probe.line || call.probe === probeId) this.occurrence(call.fn, probe.line, reading);
+    call.line = probe.line;
+    call.probe = probeId;
+    call.at = reading;
+    call.maySuspend = probe.maySuspend;
+  }
+
+  /** The call threw out of its function: its line is charged up to here, and the call ends. */
+  thrown(token: number, reading: Reading): void {
+    const call = this.calls.get(token);
+    if (this.last && this.last.token !== token) this.last.next ??= reading;
+    if (!call) {
+      this.counters.orphanReadings++;
+      return;
+    }
+    this.bringToTop(call, reading);
+    this.charge(call, reading, true);
+    this.close(call, reading, true);
+    this.last = undefined;
+  }
+
+  /** Closes every open call at this reading (end of profiling); they are counted as still open. */
+  finish(reading: Reading): void {
+    for (const call of [...this.calls.values()]) {
+      this.functions[call.fn]!.openCalls++;
+      if (call.maySuspend) this.chargeSuspended(call, reading);
+      else this.charge(call, reading, false);
+      this.close(call, reading, false);
+    }
+    this.last = undefined;
+  }
+
+  /** Figures so far, without disturbing open calls (a live view reads this while the program runs). */
+  snapshot(): FunctionStats[] {
+    return this.functions.map((f) => ({ ...f, lines: new Map([...f.lines].map(([k, v]) => [k, { ...v }])) }));
+  }
+
+  /** Calls above this one on the stack have given up the thread: parked if suspended, else closed unseen. */
+  private bringToTop(call: CallFrame, reading: Reading): void {
+    if (!call.onStack) {
+      call.onStack = true;
+      this.stack.push(call);
+      return;
+    }
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1] !== call) {
+      const above = this.stack[this.stack.length - 1]!;
+      if (above.maySuspend) {
+        this.stack.pop();
+        above.onStack = false;
+      } else {
+        this.counters.unseenExits++;
+        const at = above.next ?? reading;
+        this.charge(above, at, true);
+        this.close(above, at, true);
+      }
+    }
+  }
+
+  private occurrence(fn: number, line: number, reading: Reading): void {
+    const stats = this.lineStats(fn, line);
+    stats.occurrences++;
+    if (reading.heapInUse > stats.peakHeapInUse) stats.peakHeapInUse = reading.heapInUse;
+  }
+
+  private chargeSuspended(call: CallFrame, reading: Reading): void {
+    const heap = reading.heap - call.at.heap;
+    const freed = reading.freed - call.at.freed;
+    const external = reading.external - call.at.external;
+    call.suspendedHeap += heap;
+    call.suspendedFreed += freed;
+    call.suspendedExternal += external;
+    const stats = this.lineStats(call.fn, call.line);
+    stats.suspensions++;
+    stats.suspendedBytes += heap + freed;
+    call.at = reading;
+  }
+
+  private charge(call: CallFrame, reading: Reading, thrown: boolean): void {
+    const stats = this.lineStats(call.fn, call.line);
+    const net = reading.heap - call.at.heap;
+    stats.netBytes += net;
+    stats.allocatedBytes += net + (reading.freed - call.at.freed);
+    stats.externalBytes += reading.external - call.at.external;
+    if (reading.gcs !== call.at.gcs) stats.gcIntervals++;
+    if (thrown) stats.thrownIntervals++;
+    if (reading.heapInUse > stats.peakHeapInUse) stats.peakHeapInUse = reading.heapInUse;
+    call.at = reading;
+  }
+
+  /** `ended`: the call returned or threw (not cut off by the end of profiling). */
+  private close(call: CallFrame, reading: Reading, ended: boolean): void {
+    this.calls.delete(call.token);
+    if (call.onStack) {
+      const i = this.stack.lastIndexOf(call);
+      if (i >= 0) this.stack.splice(i, 1);
+      call.onStack = false;
+    }
+    if (this.last === call) this.last = undefined;
+    // A call's totals count once however deep the recursion: an enclosing running call of the function adds them.
+    if (this.stack.some((f) => f.fn === call.fn && !f.maySuspend)) return;
+    const fn = this.functions[call.fn]!;
+    const net = reading.heap - call.openedAt.heap - call.suspendedHeap;
+    fn.netBytes += net;
+    // A budget errs on the safe side: a call's increment spans it from entry to exit, suspensions included.
+    const span = net + call.suspendedHeap;
+    if (ended && (fn.maxCallNetBytes === null || span > fn.maxCallNetBytes)) fn.maxCallNetBytes = span;
+    fn.allocatedBytes += net + (reading.freed - call.openedAt.freed - call.suspendedFreed);
+    fn.externalBytes += reading.external - call.openedAt.external - call.suspendedExternal;
+  }
+
+  private lineStats(fn: number, line: number): LineStats {
+    const lines = this.functions[fn]!.lines;
+    let stats = lines.get(line);
+    if (!stats) {
+      stats = lineStatsOf({});
+      lines.set(line, stats);
+    }
+    return stats;
+  }
+}
