@@ -11,9 +11,9 @@ export const FIXTURES = path.join(ROOT, 'fixtures');
 /**
  * Flags for byte-exact comparisons: object sizes independent of JIT timing (DESIGN.md §1), and functions compiled
  * eagerly: with lazy compilation, in some runs (about half, in some directories) every interval carried ~2.8 KB
- * more than calibration saw (docs/limitations.md).
+ * more than calibration saw (docs/limitations.md). On Node 24 and 26 `--no-opt` no longer stops Maglev.
  */
-export const STABLE_TIER = ['--no-opt', '--no-sparkplug', '--no-lazy'];
+export const STABLE_TIER = ['--no-opt', '--no-sparkplug', '--no-maglev', '--no-lazy', '--no-lazy-feedback-allocation'];
 
 export interface Profiled extends RunOutcome {
   stdout: string;

@@ -4,6 +4,7 @@
  * ES modules on Node's loader thread, src/agent/probes/esm-loader.ts, whose plans arrive on a message port), owns
  * the probe runtime, and turns its log into the per-line figures of the AgentReport.
  */
+import * as fs from 'node:fs';
 import Module from 'node:module';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
@@ -43,12 +44,18 @@ export class ProbeAgent {
   private readonly ids = new Int32Array(new SharedArrayBuffer(4));
   private readonly startedAt = Date.now();
   private esmPort: MessagePort | undefined;
+  /**
+   * LINEPROF_TRACE=FILE: the raw log (Int32 records, src/agent/probes/log.ts), appended to FILE at each flush, for
+   * investigating a figure. Written straight from the log, so that keeping it changes little of what it observes.
+   */
+  private readonly traceFd: number | undefined = process.env.LINEPROF_TRACE ? openTrace(process.env.LINEPROF_TRACE) : undefined;
   private finalReport: AgentReport | undefined;
   private stopped = false;
 
   constructor(private readonly config: AgentConfig) {
     this.runtime = new ProbeRuntime((ints, doubles, length) => {
       this.drainPlans();
+      if (this.traceFd !== undefined) this.keepTrace(ints, length);
       this.replay.replay(ints, doubles, length);
     });
   }
@@ -95,6 +102,14 @@ export class ProbeAgent {
     } catch (err) {
       this.warnings.push(`could not instrument ${filename}: ${(err as Error).message}`);
       return content;
+    }
+  }
+
+  private keepTrace(ints: Int32Array, length: number): void {
+    try {
+      fs.writeSync(this.traceFd!, ints, 0, length * 4);
+    } catch {
+      // A debugging aid: its failure changes nothing.
     }
   }
 
@@ -184,5 +199,13 @@ export class ProbeAgent {
     if (this.stopped) return;
     this.stopped = true;
     this.runtime.stop();
+  }
+}
+
+function openTrace(file: string): number | undefined {
+  try {
+    return fs.openSync(file, 'w');
+  } catch {
+    return undefined;
   }
 }
