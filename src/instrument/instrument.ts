@@ -51,7 +51,7 @@ export interface ProbeSite {
   fn: number;
   /** 1-based line (of the source given) the interval that starts here is charged to. */
   line: number;
-  /** Offset in the source given where the probe sits (orders probes; maps through source maps). */
+  /** An offset on the line charged (the line's position maps through a source map to the original line). */
   offset: number;
   kind: ProbeKind;
   /** The interval that starts here may contain a suspension of the call (an `await`, a `yield`, a `for await`). */
@@ -178,11 +178,11 @@ export function instrument(
           const line = lineOf(n.start);
           const resume = probe(n.start, line, ProbeKind.Statement);
           if (n.argument) {
-            const suspend = probe(n.argument.start, line, ProbeKind.Statement, true);
+            const suspend = probe(n.start, line, ProbeKind.Statement, true);
             wrap(n.start, n.end, `${G}.v(${T},${resume},`, ')');
             wrap(n.argument.start, n.argument.end, `${G}.v(${T},${suspend},`, ')');
           } else {
-            const suspend = probe(n.end, line, ProbeKind.Statement, true);
+            const suspend = probe(n.start, line, ProbeKind.Statement, true);
             wrap(n.start, n.end, `${G}.v(${T},${resume},`, ` ${G}.v(${T},${suspend},void 0))`);
           }
         } else if (!chain && (n.type === 'CallExpression' || n.type === 'NewExpression') && startsLine(source, lineStarts, n.start)) {
@@ -276,7 +276,7 @@ export function instrument(
           const body = s.body as Node;
           const isAwait = s.type === 'ForOfStatement' && s.await === true;
           // `;`: the last statement may end without one on this line.
-          const end = `;${statementProbe(body.end - (body.type === 'BlockStatement' ? 1 : 0), line, isAwait)}`;
+          const end = `;${statementProbe(s.start, line, isAwait)}`;
           if (body.type === 'BlockStatement') {
             list(body.body);
             point(body.end - 1, end);
@@ -303,7 +303,7 @@ export function instrument(
         case 'ReturnStatement': {
           if (s.argument) {
             expressionProbes(s.argument, line);
-            const exit = probe(s.argument.end, line, ProbeKind.Exit);
+            const exit = probe(s.start, line, ProbeKind.Exit);
             wrap(s.argument.start, s.argument.end, `${G}.v(${T},${exit},`, ')');
           } else {
             const exit = probe(s.start + 6, line, ProbeKind.Exit);
@@ -331,7 +331,8 @@ export function instrument(
       const firstStatement = statements.slice(first).find((st) => st.type !== 'FunctionDeclaration' && st.type !== 'EmptyStatement');
       entryStatement = firstStatement;
       const entryLine = firstStatement ? lineOf(firstStatement.start) : lineOf(body.end - 1);
-      point(entryAt, `var ${T}=${G}.e(${probe(entryAt, entryLine, ProbeKind.Entry)});${tryOpen}`);
+      const entryOffset = firstStatement ? firstStatement.start : body.end - 1;
+      point(entryAt, `var ${T}=${G}.e(${probe(entryOffset, entryLine, ProbeKind.Entry)});${tryOpen}`);
       list(statements.slice(first));
       const closeLine = lineOf(body.end - 1);
       point(body.end - 1, `;${G}.s(${T},${probe(body.end - 1, closeLine, ProbeKind.Exit)});${tryClose}`);
@@ -339,9 +340,9 @@ export function instrument(
       // An arrow's expression body: `=> E` becomes `=> {var T=G.e(k);return G.v(T,x,E)}` on the same lines.
       const arrow = arrowOf(source, node);
       const line = lineOf(body.start);
-      const entry = probe(arrow, line, ProbeKind.Entry);
+      const entry = probe(body.start, line, ProbeKind.Entry);
       expressionProbes(body, line);
-      const exit = probe(node.end, lineOf(node.end - 1), ProbeKind.Exit);
+      const exit = probe(node.end - 1, lineOf(node.end - 1), ProbeKind.Exit);
       wrap(arrow, node.end, `{var ${T}=${G}.e(${entry});${tryOpen}return ${G}.v(${T},${exit},`, `)${tryClose}}`);
     }
   });

@@ -95,6 +95,8 @@ export interface AgentReport {
     flushes?: number;
     orphanReadings?: number;
     unseenExits?: number;
+    sweptBytes?: number;
+    unexplainedDrops?: number;
   };
   warnings: string[];
   /** True for the report taken when the target exits; false for a snapshot while it runs. */

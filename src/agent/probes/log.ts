@@ -115,6 +115,11 @@ export class LogReplay {
     }
   }
 
+  /** lineprof's own garbage not yet collected, as far as the log replayed so far shows. */
+  get ownGarbageNow(): number {
+    return this.ownGarbage;
+  }
+
   /** The last reading replayed (a MARK's, after a snapshot): where open calls are closed at the end. */
   get current(): Reading {
     return this.last;

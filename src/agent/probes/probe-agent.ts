@@ -16,6 +16,7 @@ import { LogReplay } from './log';
 import { planModule } from './module-plan';
 import type { ModulePlan, PlannedFunction } from './module-plan';
 import { ProbeRuntime } from './runtime';
+import { HeapTimeline } from '../timeline';
 
 type FunctionMeta = Omit<PlannedFunction, 'probes'> & { index: number };
 
@@ -43,6 +44,8 @@ export class ProbeAgent {
   private readonly warnings: string[] = [];
   private readonly ids = new Int32Array(new SharedArrayBuffer(4));
   private readonly startedAt = Date.now();
+  private readonly timeline = new HeapTimeline();
+  private warmUpReadings = 0;
   private esmPort: MessagePort | undefined;
   /**
    * LINEPROF_TRACE=FILE: the raw log (Int32 records, src/agent/probes/log.ts), appended to FILE at each flush, for
@@ -53,11 +56,14 @@ export class ProbeAgent {
   private stopped = false;
 
   constructor(private readonly config: AgentConfig) {
-    this.runtime = new ProbeRuntime((ints, doubles, length) => {
-      this.drainPlans();
-      if (this.traceFd !== undefined) this.keepTrace(ints, length);
-      this.replay.replay(ints, doubles, length);
-    });
+    this.runtime = new ProbeRuntime(
+      (ints, doubles, length) => {
+        this.drainPlans();
+        if (this.traceFd !== undefined) this.keepTrace(ints, length);
+        this.replay.replay(ints, doubles, length);
+      },
+      (used) => this.timeline.add(used - this.replay.ownGarbageNow),
+    );
   }
 
   /** Puts the probes' global in place and settles their code; then hooks module loading. */
@@ -66,6 +72,7 @@ export class ProbeAgent {
     const p = this.runtime.probes;
     for (let i = 0; i < WARM_UP_CALLS; i++) p.v(p.e(WARM_UP_PROBE), WARM_UP_PROBE, i);
     this.runtime.snapshot();
+    this.warmUpReadings = this.runtime.stats().readings;
     this.hookCommonJs();
   }
 
@@ -142,7 +149,11 @@ export class ProbeAgent {
     if (this.finalReport) return this.finalReport;
     this.runtime.snapshot();
     this.drainPlans();
-    if (final) this.attributor.finish(this.replay.current);
+    if (final) {
+      this.attributor.finish(this.replay.current);
+      // The session's last moment, whatever the step: a short run still ends where it ended.
+      this.timeline.add(this.replay.current.heapInUse, true);
+    }
     const stats = this.attributor.snapshot();
     const spec = this.config.selection;
     const runtime = this.runtime.stats();
@@ -170,13 +181,15 @@ export class ProbeAgent {
       },
       stats: {
         engine: 'probes',
-        hits: runtime.readings,
+        hits: runtime.readings - this.warmUpReadings,
         lostHits: 0,
-        jitCodeBytes: 0,
         calibrationHits: 0,
         calibratedLocations: 0,
         forcedGcs: 0,
         userGcs: this.replay.stats.userGcs,
+        jitCodeBytes: this.replay.stats.jitCodeBytes,
+        sweptBytes: this.replay.stats.sweptBytes,
+        unexplainedDrops: this.replay.stats.unexplainedDrops,
         medianOverheadBytes: 0,
         slowProbes: runtime.slowProbes,
         flushes: runtime.flushes,
@@ -186,6 +199,7 @@ export class ProbeAgent {
       },
       warnings: [...this.warnings],
       final,
+      timeline: this.timeline.points.slice(),
     };
     if (final) {
       this.finalReport = report;

@@ -93,7 +93,14 @@ export class ProbeRuntime {
   private readonly spaceUsedIndex: number;
   readonly probes: ProbeFunctions;
 
-  constructor(private readonly sink: LogSink) {
+  /**
+   * `onSlow`: called in every slow probe (a long interval, a full log) with the heap's used size less code space at
+   * the reading that closed it, between that reading and the fresh one: what it does belongs to no line.
+   */
+  constructor(
+    private readonly sink: LogSink,
+    private readonly onSlow: (used: number) => void = () => undefined,
+  ) {
     const heap = (this.heap = heapBinding());
     const clock = (this.clock = clockBinding());
     this.gcProfiler = new (v8 as unknown as { GCProfiler: new () => GcProfilerLike }).GCProfiler();
@@ -187,6 +194,8 @@ export class ProbeRuntime {
   private slow(): void {
     const state = this.state;
     state[5]!++;
+    const last = (state[0]! - RECORD_INTS) >> 1;
+    this.onSlow(this.doubles[last + 1]! - this.doubles[last + 3]!);
     this.recordGcs();
     if (state[0]! >= this.ints.length - RECORD_INTS * 4) this.flush();
     this.rebase();

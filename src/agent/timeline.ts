@@ -1,0 +1,25 @@
+/**
+ * The heap in use over time, for `lineprof plot`: a point at most every STEP_MS; past POINTS, every other point goes
+ * and the step doubles, so a long session keeps its whole span in bounded memory.
+ */
+const STEP_MS = 5;
+const POINTS = 20_000;
+
+export class HeapTimeline {
+  private step = STEP_MS;
+  private lastAt = -Infinity;
+  readonly points: Array<[t: number, heapInUse: number]> = [];
+
+  /** `force`: the last point of a session, taken whatever the step. */
+  add(heapInUse: number, force = false): void {
+    const t = performance.timeOrigin + performance.now();
+    if (!force && t - this.lastAt < this.step) return;
+    this.lastAt = t;
+    this.points.push([t, heapInUse]);
+    if (this.points.length >= POINTS) {
+      for (let i = 0, j = 0; i < this.points.length; i += 2, j++) this.points[j] = this.points[i]!;
+      this.points.length = POINTS / 2;
+      this.step *= 2;
+    }
+  }
+}
