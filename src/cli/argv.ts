@@ -25,6 +25,7 @@ const VALUE_OPTIONS = new Set([
   '--unit',
   '--precision',
   '--gc-every',
+  '--engine',
 ]);
 
 /** lineprof options of `run` and `usage` that take no value. */

@@ -25,6 +25,12 @@ export function renderText(result: ProfileResult, format: ByteFormat): string {
         '! left by a throw here.',
       'Figures include what each line\'s calls allocated. See `lineprof run --help` or docs/columns.md.',
     );
+    const engine = result.stats.engine ?? 'breakpoints';
+    out.push(
+      engine === 'probes'
+        ? 'Read by source probes: the marked functions were instrumented as they loaded (node ran with --single-threaded).'
+        : "Read by inspector breakpoints: V8 kept the marked functions in its interpreter, whose figures these are.",
+    );
     if (result.functions.some(hasSuspensions)) {
       out.push(
         'Suspended = bytes allocated (by any code) while the call waited at an await or yield on the line, ' +

@@ -188,7 +188,7 @@ function describe(
     endLine: loc.end.line,
     isAsync: fn.async === true,
     isGenerator: fn.generator === true,
-    markedByComment: anchors.some((a) => isMarkedAt(a, markers, comments, source)),
+    markedByComment: anchors.some((a) => isMarkedAt(a, markers, comments, source)) || isMarkedAtEndOfFirstLine(body, markers, source),
     anchors,
     ...collectControlFlow(body),
   };
@@ -314,10 +314,27 @@ function isMarkedAt(anchor: number, markers: acorn.Comment[], comments: acorn.Co
     if (c.end > cursor) continue;
     const between = source.slice(c.end, cursor);
     if (!/^\s*$/.test(between) || countNewlines(between) > 1) return false;
-    if (markers.includes(c)) return true;
+    // A marker after code on its line (`function outer() { // @profile`) marks that code's function, not this one.
+    if (markers.includes(c)) return countNewlines(between) === 0 || standsOnItsOwnLine(c, source);
     cursor = c.start;
   }
   return false;
+}
+
+/**
+ * `function f(i) { // @profile`: a marker that ends the line where the body opens, after nothing but white space
+ * (users write it there).
+ */
+function isMarkedAtEndOfFirstLine(body: AnyNode, markers: acorn.Comment[], source: string): boolean {
+  if (body.type !== 'BlockStatement') return false;
+  return markers.some((c) => c.start > body.start && /^[ \t]*$/.test(source.slice(body.start + 1, c.start)));
+}
+
+/** Whether only white space stands between the start of the comment's line and the comment. */
+function standsOnItsOwnLine(c: acorn.Comment, source: string): boolean {
+  let i = c.start - 1;
+  while (i >= 0 && (source[i] === ' ' || source[i] === '\t')) i--;
+  return i < 0 || source[i] === '\n' || source[i] === '\r';
 }
 
 function countNewlines(text: string): number {

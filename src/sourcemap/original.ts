@@ -90,11 +90,14 @@ export function selectThroughMap(parsed: ParsedSource, view: OriginalView, spec:
 
 /**
  * A marker in the original: a comment holding `@profile` on the line above the position (decorator lines between
- * them allowed, and a block comment may span lines), or a block comment holding it before the position on its line.
+ * them allowed, and a block comment may span lines), a block comment holding it before the position on its line, or
+ * a line comment ending the position's line right after the body's `{` (`function f(i) { // @profile`).
  */
 export function isMarkedAbove(lines: string[], at: OriginalPosition): boolean {
-  const before = (lines[at.line - 1] ?? '').slice(0, at.column);
+  const own = lines[at.line - 1] ?? '';
+  const before = own.slice(0, at.column);
   if (/\/\*[^]*?\*\//.test(before) && MARKER.test(before)) return true;
+  if (/\{\s*\/\/.*@profile\b/.test(own.slice(at.column))) return true;
   let i = at.line - 2; // 0-based index of the line above
   while (i >= 0 && /^\s*@/.test(lines[i]!) && !/^\s*@profile\b/.test(lines[i]!)) i--;
   if (i < 0) return false;

@@ -19,6 +19,7 @@ interface RunArgs extends OutputArgs {
   markers: boolean;
   'include-node-modules': boolean;
   'gc-every': number;
+  engine: 'probes' | 'breakpoints';
   'max-increment'?: string;
 }
 
@@ -70,10 +71,17 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
           type: 'string',
           describe: 'Fail (exit 3) if one call of a marked function grows the JS heap by more than SIZE, e.g. 10MiB',
         })
+        .option('engine', {
+          choices: ['probes', 'breakpoints'] as const,
+          default: 'probes' as const,
+          describe:
+            'How lines are read: probes (instrumented as modules load, <1 µs a line) or breakpoints (the inspector, ' +
+            '~50-100 µs a line, for code the hooks cannot reach)',
+        })
         .option('gc-every', {
           type: 'number',
           default: DEFAULT_GC_EVERY,
-          describe: "Run a full GC outside lineprof's readings every N hits, keeping them fast (0: never)",
+          describe: "Breakpoints: run a full GC outside lineprof's readings every N hits, keeping them fast (0: never)",
         })
         .example('$0 run fixtures/allocate.js', 'profile the functions marked with // @profile')
         .example('$0 run -f Store.load app.js --port 3000', 'profile Store.load; app.js gets --port 3000')
@@ -94,6 +102,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
       markers: args.markers,
       includeNodeModules: args['include-node-modules'],
       gcEvery: args['gc-every'],
+      engine: args.engine,
     });
     const removeSignalHandlers = forwardSignals(handle);
     try {
