@@ -53,5 +53,5 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
 }
 
 function emptyPlan(url: string) {
-  return { url, code: undefined, functions: [], matchedFunctions: [], matchedLines: [], mappedFiles: [], insertions: [], warnings: [] };
+  return { url, code: undefined, functions: [], matchedFunctions: [], matchedLines: [], mappedFiles: [], columnShifts: [], warnings: [] };
 }

@@ -5,6 +5,7 @@
  * ES modules — and returns plain data that can cross between the two.
  */
 import { pathToFileURL } from 'node:url';
+import { columnShiftsOf } from '../../instrument/columns';
 import { instrument, ProbeKind } from '../../instrument/instrument';
 import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../../selection/find-functions';
 import type { ParsedSource } from '../../selection/find-functions';
@@ -51,8 +52,8 @@ export interface ModulePlan {
   matchedLines: string[];
   /** Original files behind the module's source map. */
   mappedFiles: string[];
-  /** [offset in the source, inserted length] for mapping columns back. */
-  insertions: Array<[number, number]>;
+  /** What was inserted on each line, as [line, column, length]: for mapping stack columns back. */
+  columnShifts: Array<[number, number, number]>;
   warnings: string[];
 }
 
@@ -88,7 +89,7 @@ export function planModule(request: PlanRequest): ModulePlan {
     matchedFunctions: [],
     matchedLines: [],
     mappedFiles: [],
-    insertions: [],
+    columnShifts: [],
     warnings: [],
   };
   const view = originalView(source, file, plan.warnings);
@@ -109,7 +110,9 @@ export function planModule(request: PlanRequest): ModulePlan {
   const firstId = request.reserveIds(result.probes.length);
   const rendered = result.render(firstId);
   plan.code = rendered.code;
-  plan.insertions = rendered.insertions;
+  for (const [line, shifts] of columnShiftsOf(rendered.insertions, parsed.lineStarts)) {
+    for (const [column, length] of shifts) plan.columnShifts.push([line, column, length]);
+  }
   const lines = splitLines(source);
   selected.forEach(({ fn, reasons }, index) => {
     for (const name of spec.functions) if (functionNameMatches(name, fn) && !plan.matchedFunctions.includes(name)) plan.matchedFunctions.push(name);

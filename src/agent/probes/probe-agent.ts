@@ -16,6 +16,8 @@ import { LogReplay } from './log';
 import { planModule } from './module-plan';
 import type { ModulePlan, PlannedFunction } from './module-plan';
 import { ProbeRuntime } from './runtime';
+import { installStackColumns } from './stack-columns';
+import type { ColumnShifts } from '../../instrument/columns';
 import { HeapTimeline } from '../timeline';
 
 type FunctionMeta = Omit<PlannedFunction, 'probes'> & { index: number };
@@ -46,6 +48,8 @@ export class ProbeAgent {
   private readonly startedAt = Date.now();
   private readonly timeline = new HeapTimeline();
   private warmUpReadings = 0;
+  /** Per instrumented script (its URL as stack frames name it: a path for CommonJS, a file: URL for ES modules). */
+  private readonly columnShifts = new Map<string, ColumnShifts>();
   private esmPort: MessagePort | undefined;
   /**
    * LINEPROF_TRACE=FILE: the raw log (Int32 records, src/agent/probes/log.ts), appended to FILE at each flush, for
@@ -74,6 +78,11 @@ export class ProbeAgent {
     this.runtime.snapshot();
     this.warmUpReadings = this.runtime.stats().readings;
     this.hookCommonJs();
+    // Plans of ES modules may still be on their way from the loader thread when a stack is formatted.
+    installStackColumns((file) => {
+      this.drainPlans();
+      return this.columnShifts.get(file);
+    });
   }
 
   /** For `module.register` (ES modules), called from the `--import` that comes after every user loader. */
@@ -127,6 +136,15 @@ export class ProbeAgent {
   }
 
   private register(plan: ModulePlan): void {
+    if (plan.columnShifts.length > 0) {
+      const shifts: ColumnShifts = new Map();
+      for (const [line, column, length] of plan.columnShifts) {
+        let list = shifts.get(line);
+        if (!list) shifts.set(line, (list = []));
+        list.push([column, length]);
+      }
+      this.columnShifts.set(plan.url, shifts);
+    }
     for (const f of plan.matchedFunctions) this.matchedFunctions.add(f);
     for (const l of plan.matchedLines) this.matchedLines.add(l);
     for (const f of plan.mappedFiles) this.mappedFiles.add(f);
