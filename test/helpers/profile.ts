@@ -60,24 +60,3 @@ export function assertBytes(actual: number, expected: number, tolerance: number,
     throw new Error(`${what}: ${actual} B, expected ${expected} B ± ${tolerance} B (off by ${actual - expected} B)`);
   }
 }
-
-/**
- * Runs a byte-asserting test body (a fresh profile and its checks), and once more if it fails. On a busy machine V8
- * now and then accounts tens of KB of old space to an interval the program did not allocate in (seen once in CI:
- * +51,808 B on one line of a 120 KB recursion; docs/limitations.md). A failure that repeats on a second run is a
- * real one; a first failure is kept as a diagnostic in the test output, so that how often it happens stays visible.
- */
-export async function measureTwice(t: { diagnostic(message: string): void }, attempt: () => Promise<void>): Promise<void> {
-  // Up to three runs, a second apart: once, in a CI run that shared the machine with heavy builds, two runs in a
-  // row of several tests were off by the same +3,016 B (not reproduced since); a third run a moment later is cheap.
-  for (let run = 1; ; run++) {
-    try {
-      await attempt();
-      return;
-    } catch (err) {
-      if (run === 3) throw err;
-      t.diagnostic(`run ${run} failed, measuring again: ${err instanceof Error ? err.message : String(err)}`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-}

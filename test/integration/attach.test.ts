@@ -10,7 +10,7 @@ import CDP from 'chrome-remote-interface';
 import { attachProfile } from '../../src/attach';
 import type { AttachOutcome } from '../../src/attach';
 import { InspectorSession } from '../../src/inspector/session';
-import { FIXTURES as FIXTURES_DIR, fn, line, measureTwice } from '../helpers/profile';
+import { FIXTURES as FIXTURES_DIR, fn, line } from '../helpers/profile';
 import { request, startServer, timeRequests } from '../helpers/server';
 import { BIN, isRunning, runCli, startCli, waitFor } from '../helpers/cli';
 
@@ -234,32 +234,30 @@ test('--list shows the scripts and their functions, marked ones starred; a misty
   }
 });
 
-test('attach to a TypeScript server run by tsx: its .ts lines, and an async handler whose await is reported apart', async (t) => {
-  await measureTwice(t, async () => {
-    const server = await startServer({ inspect: true, script: path.join('ts', 'server.ts'), nodeArgs: ['--import=tsx'] });
-    try {
-      const profiling = attachProfile({ address: server.ws, calls: 6 });
-      await new Promise((r) => setTimeout(r, 800));
-      // Three requests at a time: calls of the handler overlap at its await.
-      for (let round = 0; round < 2; round++) await Promise.all([request(server.port), request(server.port), request(server.port)]);
-      const outcome = await profiling;
-      const handle = fn({ result: outcome.result, exit: { code: null, signal: null } }, 'handle');
-      assert.equal(handle.file, path.join(FIXTURES_DIR, 'ts', 'server.ts'));
-      assert.equal(handle.calls, 6);
-      const head = line(handle, 'const head: number[] = new Array(20000).fill(1);');
-      const body = line(handle, 'const body: number[] = new Array(40000).fill(2);');
-      assert.equal(head.line, 10);
-      assert.equal(body.line, 12);
-      // 512 B a call (the server runs without --no-opt: JIT timing moves a call's first costs; seen: -135 and +300 B a
-    // call in CI), and V8's GC statistics' imprecision if a GC ran.
-    const slack = (l: { gcAffected: number }) => 6 * 512 + (l.gcAffected > 0 ? 65_536 : 0);
-      assert.ok(Math.abs(head.allocatedBytes - 6 * ROWS) <= slack(head), `head ${head.allocatedBytes}`);
-      assert.ok(Math.abs(body.allocatedBytes - 6 * 320_048) <= slack(body), `body ${body.allocatedBytes}`);
-      const awaitLine = line(handle, 'await tick();');
-      assert.equal(awaitLine.suspensions, 6);
-      assert.equal(awaitLine.allocatedBytes, 0, 'what ran while a call waited is not the await line\'s');
-    } finally {
-      await server.stop();
-    }
-  });
+test('attach to a TypeScript server run by tsx: its .ts lines, and an async handler whose await is reported apart', async () => {
+  const server = await startServer({ inspect: true, script: path.join('ts', 'server.ts'), nodeArgs: ['--import=tsx'] });
+  try {
+    const profiling = attachProfile({ address: server.ws, calls: 6 });
+    await new Promise((r) => setTimeout(r, 800));
+    // Three requests at a time: calls of the handler overlap at its await.
+    for (let round = 0; round < 2; round++) await Promise.all([request(server.port), request(server.port), request(server.port)]);
+    const outcome = await profiling;
+    const handle = fn({ result: outcome.result, exit: { code: null, signal: null } }, 'handle');
+    assert.equal(handle.file, path.join(FIXTURES_DIR, 'ts', 'server.ts'));
+    assert.equal(handle.calls, 6);
+    const head = line(handle, 'const head: number[] = new Array(20000).fill(1);');
+    const body = line(handle, 'const body: number[] = new Array(40000).fill(2);');
+    assert.equal(head.line, 10);
+    assert.equal(body.line, 12);
+    // 512 B a call (the server runs without --no-opt: JIT timing moves a call's first costs; seen: -135 and +300 B a
+  // call in CI), and V8's GC statistics' imprecision if a GC ran.
+  const slack = (l: { gcAffected: number }) => 6 * 512 + (l.gcAffected > 0 ? 65_536 : 0);
+    assert.ok(Math.abs(head.allocatedBytes - 6 * ROWS) <= slack(head), `head ${head.allocatedBytes}`);
+    assert.ok(Math.abs(body.allocatedBytes - 6 * 320_048) <= slack(body), `body ${body.allocatedBytes}`);
+    const awaitLine = line(handle, 'await tick();');
+    assert.equal(awaitLine.suspensions, 6);
+    assert.equal(awaitLine.allocatedBytes, 0, 'what ran while a call waited is not the await line\'s');
+  } finally {
+    await server.stop();
+  }
 });

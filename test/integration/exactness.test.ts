@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertBytes, measureTwice, fn, line, profileFixture, STABLE_TIER } from '../helpers/profile';
+import { assertBytes, fn, line, profileFixture, STABLE_TIER } from '../helpers/profile';
 
 /**
  * What our tests assert per line against the uninstrumented twin in the same process. Measured here: 0–16 B off on
@@ -15,51 +15,45 @@ const LINE_TOLERANCE = Number(process.versions.node.split('.')[0]) >= 22 ? 512 :
 /** External memory: 0 B off on 20 and 22; −36 B on one line on 24 and 26 (an ArrayBuffer extension's accounting). */
 const EXTERNAL_TOLERANCE = 64;
 
-test('each known allocation matches V8 accounting of the same statement by an uninstrumented twin', async (t) => {
-  await measureTwice(t, async () => {
-    const outcome = await profileFixture('exact.js', { nodeArgs: STABLE_TIER });
-    const truth = JSON.parse(outcome.stdout.trim().split('\n').pop()!) as Record<string, { heap: number; external: number }>;
-    const f = fn(outcome, 'allocateKnown');
-    const rows: Array<[string, string]> = [
-      ['ints', 'new Array(1e6).fill(0)'],
-      ['objects', 'Array.from({ length: 1e5 }'],
-      ['flat', "'a'.repeat(4e6)"],
-      ['bytes', 'new Uint8Array(1e6)'],
-      ['buffer', 'Buffer.alloc(1 << 20)'],
-      ['parsed', 'JSON.parse(doc)'],
-    ];
-    for (const [name, text] of rows) {
-      const l = line(f, text);
-      assert.equal(l.occurrences, 1, `${name} ran once`);
-      assertBytes(l.allocatedBytes, truth[name]!.heap, LINE_TOLERANCE, `${name} heap`);
-      assertBytes(l.externalBytes, truth[name]!.external, EXTERNAL_TOLERANCE, `${name} external`);
-    }
-    // The sizes DESIGN.md §1 measured, as a cross-check of the truth itself.
-    // 8,000,048 B of array, and its allocation site on the first execution: 16 B on Node 20, 96 B on 22–26.
-    assert.ok(truth.ints!.heap >= 8_000_048 && truth.ints!.heap <= 8_000_048 + 128, `ints truth ${truth.ints!.heap}`);
-    assert.equal(truth.bytes!.external, 1_000_000);
-    assert.equal(truth.buffer!.external, 1 << 20);
-  });
+test('each known allocation matches V8 accounting of the same statement by an uninstrumented twin', async () => {
+  const outcome = await profileFixture('exact.js', { nodeArgs: STABLE_TIER });
+  const truth = JSON.parse(outcome.stdout.trim().split('\n').pop()!) as Record<string, { heap: number; external: number }>;
+  const f = fn(outcome, 'allocateKnown');
+  const rows: Array<[string, string]> = [
+    ['ints', 'new Array(1e6).fill(0)'],
+    ['objects', 'Array.from({ length: 1e5 }'],
+    ['flat', "'a'.repeat(4e6)"],
+    ['bytes', 'new Uint8Array(1e6)'],
+    ['buffer', 'Buffer.alloc(1 << 20)'],
+    ['parsed', 'JSON.parse(doc)'],
+  ];
+  for (const [name, text] of rows) {
+    const l = line(f, text);
+    assert.equal(l.occurrences, 1, `${name} ran once`);
+    assertBytes(l.allocatedBytes, truth[name]!.heap, LINE_TOLERANCE, `${name} heap`);
+    assertBytes(l.externalBytes, truth[name]!.external, EXTERNAL_TOLERANCE, `${name} external`);
+  }
+  // The sizes DESIGN.md §1 measured, as a cross-check of the truth itself.
+  // 8,000,048 B of array, and its allocation site on the first execution: 16 B on Node 20, 96 B on 22–26.
+  assert.ok(truth.ints!.heap >= 8_000_048 && truth.ints!.heap <= 8_000_048 + 128, `ints truth ${truth.ints!.heap}`);
+  assert.equal(truth.bytes!.external, 1_000_000);
+  assert.equal(truth.buffer!.external, 1 << 20);
 });
 
-test('allocate-flat.js: 30 occurrences of the flat string line, total within 0.1 % of 30 flat strings', async (t) => {
-  await measureTwice(t, async () => {
-    const outcome = await profileFixture('allocate-flat.js');
-    const l = line(fn(outcome, 'allocateMemory'), "'a'.repeat(n * n)");
-    assert.equal(l.occurrences, 30);
-    const flatString = 16 + 4_000_000; // SeqOneByteString header + one byte per character
-    const expected = 30 * flatString;
-    const error = Math.abs(l.allocatedBytes - expected) / expected;
-    assert.ok(error < 0.001, `allocated ${l.allocatedBytes} B vs ${expected} B: ${(error * 100).toFixed(4)} % off`);
-  });
+test('allocate-flat.js: 30 occurrences of the flat string line, total within 0.1 % of 30 flat strings', async () => {
+  const outcome = await profileFixture('allocate-flat.js');
+  const l = line(fn(outcome, 'allocateMemory'), "'a'.repeat(n * n)");
+  assert.equal(l.occurrences, 30);
+  const flatString = 16 + 4_000_000; // SeqOneByteString header + one byte per character
+  const expected = 30 * flatString;
+  const error = Math.abs(l.allocatedBytes - expected) / expected;
+  assert.ok(error < 0.001, `allocated ${l.allocatedBytes} B vs ${expected} B: ${(error * 100).toFixed(4)} % off`);
 });
 
-test('allocate.js: the rope line holds what V8 builds (under 1 KiB per string), not 4 MB', async (t) => {
-  await measureTwice(t, async () => {
-    const outcome = await profileFixture('allocate.js', { nodeArgs: STABLE_TIER });
-    const l = line(fn(outcome, 'allocateMemory'), "'a'.repeat(n * n)");
-    assert.equal(l.occurrences, 30);
-    assertBytes(l.allocatedBytes / 30, 840, 64, 'rope per occurrence');
-    assert.match(outcome.stdout, /String 30 of length 4000000 created/);
-  });
+test('allocate.js: the rope line holds what V8 builds (under 1 KiB per string), not 4 MB', async () => {
+  const outcome = await profileFixture('allocate.js', { nodeArgs: STABLE_TIER });
+  const l = line(fn(outcome, 'allocateMemory'), "'a'.repeat(n * n)");
+  assert.equal(l.occurrences, 30);
+  assertBytes(l.allocatedBytes / 30, 840, 64, 'rope per occurrence');
+  assert.match(outcome.stdout, /String 30 of length 4000000 created/);
 });

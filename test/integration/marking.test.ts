@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIXTURES, fn, line, profileFixture, measureTwice } from '../helpers/profile';
+import { FIXTURES, fn, line, profileFixture } from '../helpers/profile';
 
 const arrayOf = (n: number) => 16 + 8 * n + 32;
 
@@ -29,19 +29,17 @@ test('// @profile marks declarations, arrows, expressions, class and object meth
   assert.ok(!outcome.result.functions.some((f) => f.name === 'Store.save' || f.name === 'byLine'));
 });
 
-test('--function selects by plain and qualified name; --line selects the innermost function', async (t) => {
-  await measureTwice(t, async () => {
-    const outcome = await profileFixture('targets/marks.js', {
-      markers: false,
-      functions: ['Store.save', 'declared'],
-      lines: [`${path.join(FIXTURES, 'targets', 'marks.js')}:37`],
-    });
-    const names = outcome.result.functions.map((f) => f.name).sort();
-    assert.deepEqual(names, ['Store.save', 'byLine', 'declared']);
-    assert.deepEqual(fn(outcome, 'byLine').markedBy, ['line']);
-    assert.equal(fn(outcome, 'Store.save').calls, 1);
-    assert.ok(line(fn(outcome, 'byLine'), 'new Array(700)').allocatedBytes >= arrayOf(700) - 64);
+test('--function selects by plain and qualified name; --line selects the innermost function', async () => {
+  const outcome = await profileFixture('targets/marks.js', {
+    markers: false,
+    functions: ['Store.save', 'declared'],
+    lines: [`${path.join(FIXTURES, 'targets', 'marks.js')}:37`],
   });
+  const names = outcome.result.functions.map((f) => f.name).sort();
+  assert.deepEqual(names, ['Store.save', 'byLine', 'declared']);
+  assert.deepEqual(fn(outcome, 'byLine').markedBy, ['line']);
+  assert.equal(fn(outcome, 'Store.save').calls, 1);
+  assert.ok(line(fn(outcome, 'byLine'), 'new Array(700)').allocatedBytes >= arrayOf(700) - 64);
 });
 
 test('ESM: main module, a static import called during its own evaluation, a dynamic import', async () => {

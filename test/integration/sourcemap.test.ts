@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildSync } from 'esbuild';
 import assert from 'node:assert/strict';
-import { FIXTURES, ROOT, assertBytes, fn, line, measureTwice, profileFixture, STABLE_TIER } from '../helpers/profile';
+import { FIXTURES, ROOT, assertBytes, fn, line, profileFixture, STABLE_TIER } from '../helpers/profile';
 
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const SOURCE = path.join(FIXTURES, 'ts', 'alloc.ts');
@@ -42,17 +42,15 @@ for (const mapFlag of ['--sourceMap', '--inlineSourceMap'] as const) {
   });
 }
 
-test('a broken source map: the generated lines, and one warning', async (t) => {
-  await measureTwice(t, async () => {
-    const script = compile('--sourceMap');
-    fs.writeFileSync(`${script}.map`, '{ not json');
-    const outcome = await profileFixture(script, { nodeArgs: STABLE_TIER });
-    const f = fn(outcome, 'buildRows');
-    assert.equal(f.file, script);
-    const ids = line(f, 'const ids = new Array(1e5).fill(0);');
-    assertBytes(ids.allocatedBytes, 800_048, 256, `ids line (GC-affected: ${ids.gcAffected})`);
-    assert.equal(outcome.result.warnings.filter((w) => w.includes('could not read the source map')).length, 1);
-  });
+test('a broken source map: the generated lines, and one warning', async () => {
+  const script = compile('--sourceMap');
+  fs.writeFileSync(`${script}.map`, '{ not json');
+  const outcome = await profileFixture(script, { nodeArgs: STABLE_TIER });
+  const f = fn(outcome, 'buildRows');
+  assert.equal(f.file, script);
+  const ids = line(f, 'const ids = new Array(1e5).fill(0);');
+  assertBytes(ids.allocatedBytes, 800_048, 256, `ids line (GC-affected: ${ids.gcAffected})`);
+  assert.equal(outcome.result.warnings.filter((w) => w.includes('could not read the source map')).length, 1);
 });
 
 const STORE = path.join(FIXTURES, 'ts', 'store.ts');
@@ -71,29 +69,27 @@ function compileStoreWithoutComments(): string {
   return script;
 }
 
-test('tsc --removeComments: @profile in the .ts marks; --function finds class methods, decorated ones, arrow fields', async (t) => {
-  await measureTwice(t, async () => {
-    const script = compileStoreWithoutComments();
-    const outcome = await profileFixture(script, { nodeArgs: STABLE_TIER, functions: ['Store.handler', 'Store.save'] });
-    const load = fn(outcome, 'Store.load');
-    assert.deepEqual(load.markedBy, ['comment']);
-    assert.equal(load.file, STORE);
-    assert.equal(load.startLine, 13);
-    const ids = line(load, 'const ids: number[] = new Array(count).fill(0);');
-    assert.equal(ids.line, 14);
-    assertBytes(ids.allocatedBytes, 8_016, 64, 'ids line'); // 1000 smis: FixedArray 8,016 B (the JSArray is pretenured)
-    assert.equal(line(load, 'this.rows.push').occurrences, 1000);
-    // The block comment marker in tags.ts, stripped too.
-    const tags = fn(outcome, 'makeTags');
-    assert.equal(tags.file, TAGS);
-    assert.equal(tags.calls, 1000);
-    const handler = fn(outcome, 'Store.handler');
-    assert.deepEqual(handler.markedBy, ['function']);
-    assertBytes(line(handler, 'const copy = new Array(n).fill(1);').allocatedBytes, ARRAY_5000, 256, 'arrow field line');
-    const save = fn(outcome, 'Store.save');
-    assert.equal(save.calls, 1);
-    assert.equal(line(save, 'return text;').occurrences, 1, 'a return line with no location of its own still ran');
-  });
+test('tsc --removeComments: @profile in the .ts marks; --function finds class methods, decorated ones, arrow fields', async () => {
+  const script = compileStoreWithoutComments();
+  const outcome = await profileFixture(script, { nodeArgs: STABLE_TIER, functions: ['Store.handler', 'Store.save'] });
+  const load = fn(outcome, 'Store.load');
+  assert.deepEqual(load.markedBy, ['comment']);
+  assert.equal(load.file, STORE);
+  assert.equal(load.startLine, 13);
+  const ids = line(load, 'const ids: number[] = new Array(count).fill(0);');
+  assert.equal(ids.line, 14);
+  assertBytes(ids.allocatedBytes, 8_016, 64, 'ids line'); // 1000 smis: FixedArray 8,016 B (the JSArray is pretenured)
+  assert.equal(line(load, 'this.rows.push').occurrences, 1000);
+  // The block comment marker in tags.ts, stripped too.
+  const tags = fn(outcome, 'makeTags');
+  assert.equal(tags.file, TAGS);
+  assert.equal(tags.calls, 1000);
+  const handler = fn(outcome, 'Store.handler');
+  assert.deepEqual(handler.markedBy, ['function']);
+  assertBytes(line(handler, 'const copy = new Array(n).fill(1);').allocatedBytes, ARRAY_5000, 256, 'arrow field line');
+  const save = fn(outcome, 'Store.save');
+  assert.equal(save.calls, 1);
+  assert.equal(line(save, 'return text;').occurrences, 1, 'a return line with no location of its own still ran');
 });
 
 test('--line store.ts:28 selects the innermost function through the map', async () => {
@@ -103,37 +99,33 @@ test('--line store.ts:28 selects the innermost function through the map', async 
   assert.deepEqual(outcome.result.unmatched.lines, []);
 });
 
-test('tsx: `lineprof run alloc.ts` loads it through tsx; the one-line output maps back line by line', async (t) => {
-  await measureTwice(t, async () => {
-    const outcome = await profileFixture(SOURCE, { nodeArgs: STABLE_TIER });
-    const f = fn(outcome, 'buildRows');
-    assert.equal(f.file, SOURCE);
-    assert.deepEqual([f.startLine, f.endLine], [8, 15]);
-    const ids = line(f, 'const ids: number[] = new Array(1e5).fill(0);');
-    assert.equal(ids.line, 9);
-    assertBytes(ids.allocatedBytes, 800_048, 256, 'ids line');
-    assert.equal(line(f, 'for (let i = 0; i < count; i++)').occurrences, 11);
-    assert.equal(line(f, 'rows.push({ id: ids[i]!, tags: [] });').occurrences, 10);
-    assert.equal(line(f, 'return rows;').occurrences, 1);
-  });
+test('tsx: `lineprof run alloc.ts` loads it through tsx; the one-line output maps back line by line', async () => {
+  const outcome = await profileFixture(SOURCE, { nodeArgs: STABLE_TIER });
+  const f = fn(outcome, 'buildRows');
+  assert.equal(f.file, SOURCE);
+  assert.deepEqual([f.startLine, f.endLine], [8, 15]);
+  const ids = line(f, 'const ids: number[] = new Array(1e5).fill(0);');
+  assert.equal(ids.line, 9);
+  assertBytes(ids.allocatedBytes, 800_048, 256, 'ids line');
+  assert.equal(line(f, 'for (let i = 0; i < count; i++)').occurrences, 11);
+  assert.equal(line(f, 'rows.push({ id: ids[i]!, tags: [] });').occurrences, 10);
+  assert.equal(line(f, 'return rows;').occurrences, 1);
 });
 
-test('an esbuild bundle maps back to each of its sources', async (t) => {
-  await measureTwice(t, async () => {
-    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-esbuild-'));
-    const bundle = path.join(outDir, 'bundle.js');
-    buildSync({
-      entryPoints: [STORE], bundle: true, platform: 'node', target: 'node20', sourcemap: true, outfile: bundle,
-      logLevel: 'silent',
-    });
-    const outcome = await profileFixture(bundle, { nodeArgs: STABLE_TIER, lines: [`${STORE}:28`] });
-    const byFile = (file: string) => outcome.result.functions.filter((f) => f.file === file);
-    // Marked in store.ts (a method) and tags.ts (a function), and the arrow field of line 28 by --line.
-    assert.deepEqual(byFile(TAGS).map((f) => [f.name, f.startLine, f.calls]), [['makeTags', 3, 1000]]);
-    const load = byFile(STORE).find((f) => f.startLine === 13);
-    assert.ok(load && load.name.endsWith('load') && load.calls === 1, 'the marked method of store.ts');
-    const field = byFile(STORE).find((f) => f.startLine === 27);
-    assert.ok(field, `store.ts functions: ${byFile(STORE).map((f) => `${f.name}@${f.startLine}`).join(', ')}`);
-    assertBytes(line(field, 'const copy = new Array(n).fill(1);').allocatedBytes, ARRAY_5000, 256, 'arrow field line');
+test('an esbuild bundle maps back to each of its sources', async () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-esbuild-'));
+  const bundle = path.join(outDir, 'bundle.js');
+  buildSync({
+    entryPoints: [STORE], bundle: true, platform: 'node', target: 'node20', sourcemap: true, outfile: bundle,
+    logLevel: 'silent',
   });
+  const outcome = await profileFixture(bundle, { nodeArgs: STABLE_TIER, lines: [`${STORE}:28`] });
+  const byFile = (file: string) => outcome.result.functions.filter((f) => f.file === file);
+  // Marked in store.ts (a method) and tags.ts (a function), and the arrow field of line 28 by --line.
+  assert.deepEqual(byFile(TAGS).map((f) => [f.name, f.startLine, f.calls]), [['makeTags', 3, 1000]]);
+  const load = byFile(STORE).find((f) => f.startLine === 13);
+  assert.ok(load && load.name.endsWith('load') && load.calls === 1, 'the marked method of store.ts');
+  const field = byFile(STORE).find((f) => f.startLine === 27);
+  assert.ok(field, `store.ts functions: ${byFile(STORE).map((f) => `${f.name}@${f.startLine}`).join(', ')}`);
+  assertBytes(line(field, 'const copy = new Array(n).fill(1);').allocatedBytes, ARRAY_5000, 256, 'arrow field line');
 });
