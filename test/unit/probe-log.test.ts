@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { GC, LogReplay, MARK, REBASE, RECORD_INTS, THROW } from '../../src/agent/probes/log';
 import type { ReadingSink } from '../../src/agent/probes/log';
 import type { Reading } from '../../src/attribution/attributor';
+import { ProbeAttributor } from '../../src/attribution/probe-attributor';
+import type { AttributedProbe } from '../../src/attribution/probe-attributor';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 interface Space {
   used: number;
@@ -321,5 +325,75 @@ describe('LogReplay', () => {
       assert.deepEqual(events, whole.events, `cut after record ${cut}`);
       assert.deepEqual(rp.stats, whole.replay.stats);
     }
+  });
+});
+
+/**
+ * A real run's log: `LINEPROF_TRACE=FILE node bin/lineprof.js run fixtures/targets/loop.js` (Node 20), trimmed to the
+ * records after the warm-up's MARK, and the probe table planModule gives loop.js (ids from 0). The report of that run
+ * said: line 4 32 B, line 5 0 B (51 occurrences), line 6 403.90 KiB (50), line 8 0 B.
+ */
+describe('LogReplay + ProbeAttributor on a recorded log (fixtures/targets/loop.js)', () => {
+  const dir = path.resolve(__dirname, '../../../test/unit/recorded');
+  const bytes = fs.readFileSync(path.join(dir, 'loop.bin'));
+  const table = JSON.parse(fs.readFileSync(path.join(dir, 'loop.probes.json'), 'utf8')) as Array<{
+    name: string;
+    probes: Array<{ id: number } & Omit<AttributedProbe, 'fn'>>;
+  }>;
+
+  function attribute(chunks: number) {
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+    const ints = new Int32Array(buffer);
+    const at = new ProbeAttributor();
+    for (const f of table) {
+      const fn = at.addFunction();
+      for (const { id, ...p } of f.probes) at.setProbe(id, { ...p, fn });
+    }
+    const rp = new LogReplay(at);
+    const records = ints.length / RECORD_INTS;
+    let from = 0;
+    for (let k = 1; k <= chunks; k++) {
+      let to = Math.round((records * k) / chunks);
+      while (to < records && ints[to * RECORD_INTS] === GC) to++;
+      const part = ints.slice(from * RECORD_INTS, to * RECORD_INTS);
+      rp.replay(part, new Float64Array(part.buffer), part.length);
+      from = to;
+    }
+    at.finish(rp.current);
+    return { stats: at.snapshot()[0]!, counters: at.counters, gc: rp.stats };
+  }
+
+  test('the run’s line figures', () => {
+    assert.equal(bytes.length % (RECORD_INTS * 4), 0);
+    assert.ok(bytes.length < 200_000);
+    const { stats, counters, gc } = attribute(1);
+    assert.deepEqual(counters, { orphanReadings: 0, unseenExits: 0 });
+    assert.equal(stats.calls, 1);
+    assert.equal(stats.openCalls, 0);
+    const line = (n: number) => stats.lines.get(n)!;
+    assert.deepEqual([...stats.lines.keys()].sort((a, b) => a - b), [4, 5, 6, 8]);
+    assert.deepEqual([4, 5, 6, 8].map((n) => line(n).occurrences), [1, 51, 50, 1]);
+    assert.equal(line(4).allocatedBytes, 32);
+    assert.equal(line(5).allocatedBytes, 0);
+    assert.equal(line(6).allocatedBytes, 413_592);
+    assert.equal((line(6).allocatedBytes / 1024).toFixed(2), '403.90');
+    assert.equal(line(8).allocatedBytes, 0);
+    // Each of the 50 rows is an array of 1000 elements: at least 8000 bytes of elements.
+    assert.ok(line(6).allocatedBytes >= 50 * 8000);
+    for (const n of [4, 5, 6, 8]) {
+      assert.equal(line(n).netBytes, line(n).allocatedBytes, 'no collection ran');
+      assert.equal(line(n).gcIntervals, 0);
+    }
+    assert.equal(stats.allocatedBytes, 32 + 413_592);
+    assert.equal(stats.netBytes, stats.allocatedBytes);
+    assert.equal(stats.maxCallNetBytes, stats.netBytes);
+    // The JIT's code was seen and left out.
+    assert.ok(gc.jitCodeBytes > 0);
+    assert.equal(gc.unexplainedDrops, 0);
+  });
+
+  test('replayed in chunks, the same figures', () => {
+    const whole = attribute(1);
+    for (const chunks of [2, 3, 7]) assert.deepEqual(attribute(chunks), whole);
   });
 });
