@@ -150,7 +150,10 @@ export class ProbeAttributor {
 
   /** Closes every open call at this reading (end of profiling); they are counted as still open. */
   finish(reading: Reading): void {
-    for (const call of [...this.calls.values()]) {
+    // Innermost first: a call closed while an outer call of its function is open adds nothing to the totals (the
+    // outer one holds it), so the outer one must be closed last.
+    const parked = [...this.calls.values()].filter((call) => !call.onStack);
+    for (const call of [...[...this.stack].reverse(), ...parked]) {
       this.functions[call.fn]!.openCalls++;
       if (call.maySuspend) this.chargeSuspended(call, reading);
       else this.charge(call, reading, false);

@@ -166,6 +166,17 @@ export function instrument(
       edits.push({ at: start, text: open, order: open === '{' ? 1 : 3, partner: end });
       edits.push({ at: end, text: close, order: 0, partner: start });
     };
+    /**
+     * A wrapper made after the edits inside it (from `mark` on): placed before them, as if made first, so that at a
+     * tie (the same range) it is the outer one.
+     */
+    const wrapOutside = (mark: number, start: number, end: number, open: string, close: string): void => {
+      wrap(start, end, open, close);
+      edits.splice(mark, 0, ...edits.splice(edits.length - 2, 2));
+    };
+    /** `G.v(T,k,value)`: a sequence expression keeps its parentheses (they are not in its range). */
+    const passValue = (n: Node, k: string): [string, string] =>
+      n.type === 'SequenceExpression' ? [`${G}.v(${T},${k},(`, '))'] : [`${G}.v(${T},${k},`, ')'];
     const statementProbe = (at: number, line = lineOf(at), maySuspend = false): string =>
       `${G}.s(${T},${probe(at, line, ProbeKind.Statement, maySuspend)});`;
 
@@ -180,7 +191,7 @@ export function instrument(
           if (n.argument) {
             const suspend = probe(n.start, line, ProbeKind.Statement, true);
             wrap(n.start, n.end, `${G}.v(${T},${resume},`, ')');
-            wrap(n.argument.start, n.argument.end, `${G}.v(${T},${suspend},`, ')');
+            wrap(n.argument.start, n.argument.end, ...passValue(n.argument, suspend));
           } else {
             const suspend = probe(n.start, line, ProbeKind.Statement, true);
             wrap(n.start, n.end, `${G}.v(${T},${resume},`, ` ${G}.v(${T},${suspend},void 0))`);
@@ -196,7 +207,7 @@ export function instrument(
           dotStartsLine(source, lineStarts, n.object.end, n.property.start)
         ) {
           const line = lineOf(n.property.start);
-          wrap(n.object.start, n.object.end, `${G}.v(${T},${probe(n.property.start, line, ProbeKind.Statement)},`, ')');
+          wrap(n.object.start, n.object.end, ...passValue(n.object, probe(n.property.start, line, ProbeKind.Statement)));
         }
         for (const child of children(n)) visit(child, chain);
       };
@@ -241,8 +252,9 @@ export function instrument(
           if (s.alternate) nested(s.alternate);
           return;
         case 'LabeledStatement':
-          // The label must stay right before its loop (`continue label`): no braces, no probe between them.
-          if (LOOP_TYPES.has(s.body.type) || s.body.type === 'BlockStatement') inside(s.body);
+          // The label must stay right before its loop (`continue label`), through other labels: no braces, no probe
+          // between them.
+          if (LOOP_TYPES.has(s.body.type) || s.body.type === 'BlockStatement' || s.body.type === 'LabeledStatement') inside(s.body);
           else nested(s.body);
           return;
         case 'ForStatement': {
@@ -282,8 +294,8 @@ export function instrument(
             point(body.end - 1, end);
           } else {
             edits.push({ at: body.start, text: '{', order: 1, partner: body.end });
-            statement(body);
             edits.push({ at: body.end, text: `${end}}`, order: 0, partner: body.start });
+            statement(body);
           }
           return;
         }
@@ -302,9 +314,10 @@ export function instrument(
           return;
         case 'ReturnStatement': {
           if (s.argument) {
+            const mark = edits.length;
             expressionProbes(s.argument, line);
             const exit = probe(s.start, line, ProbeKind.Exit);
-            wrap(s.argument.start, s.argument.end, `${G}.v(${T},${exit},`, ')');
+            wrapOutside(mark, s.argument.start, s.argument.end, ...passValue(s.argument, exit));
           } else {
             const exit = probe(s.start + 6, line, ProbeKind.Exit);
             point(s.start + 6, ` ${G}.v(${T},${exit},void 0)`);
@@ -332,7 +345,9 @@ export function instrument(
       entryStatement = firstStatement;
       const entryLine = firstStatement ? lineOf(firstStatement.start) : lineOf(body.end - 1);
       const entryOffset = firstStatement ? firstStatement.start : body.end - 1;
-      point(entryAt, `var ${T}=${G}.e(${probe(entryOffset, entryLine, ProbeKind.Entry)});${tryOpen}`);
+      // A directive may end without a semicolon (`'use strict'` then a line break): the entry must not continue it.
+      const after = first > 0 && source[entryAt - 1] !== ';' ? ';' : '';
+      point(entryAt, `${after}var ${T}=${G}.e(${probe(entryOffset, entryLine, ProbeKind.Entry)});${tryOpen}`);
       list(statements.slice(first));
       const closeLine = lineOf(body.end - 1);
       point(body.end - 1, `;${G}.s(${T},${probe(body.end - 1, closeLine, ProbeKind.Exit)});${tryClose}`);
@@ -341,16 +356,24 @@ export function instrument(
       const arrow = arrowOf(source, node);
       const line = lineOf(body.start);
       const entry = probe(body.start, line, ProbeKind.Entry);
+      const mark = edits.length;
       expressionProbes(body, line);
       const exit = probe(node.end - 1, lineOf(node.end - 1), ProbeKind.Exit);
-      wrap(arrow, node.end, `{var ${T}=${G}.e(${entry});${tryOpen}return ${G}.v(${T},${exit},`, `)${tryClose}}`);
+      wrapOutside(mark, arrow, node.end, `{var ${T}=${G}.e(${entry});${tryOpen}return ${G}.v(${T},${exit},`, `)${tryClose}}`);
     }
   });
 
-  edits.sort(
-    (a, b) => a.at - b.at || a.order - b.order || (a.order === 2 ? 0 : b.partner - a.partner),
-  );
-  return { probes, render: (firstId) => render(source, lineStarts, edits, firstId) };
+  // Outer wrappers are made first: at the same range, openers in the order made and closers in the reverse order.
+  const ordered = edits
+    .map((edit, made) => ({ edit, made }))
+    .sort(
+      ({ edit: a, made: ma }, { edit: b, made: mb }) =>
+        a.at - b.at ||
+        a.order - b.order ||
+        (a.order === 2 ? ma - mb : b.partner - a.partner || (a.order === 0 ? mb - ma : ma - mb)),
+    )
+    .map(({ edit }) => edit);
+  return { probes, render: (firstId) => render(source, lineStarts, ordered, firstId) };
 }
 
 /**
@@ -397,9 +420,20 @@ function boundNames(pattern: Node): string[] {
 /** The offset right after an arrow's `=>` (a parenthesised body's `(` comes after it). */
 function arrowOf(source: string, node: Node): number {
   const paramsEnd = node.params.length > 0 ? node.params[node.params.length - 1].end : node.start;
-  const at = source.indexOf('=>', paramsEnd);
-  if (at < 0 || at > node.body.start) throw new InstrumentError('arrow function without =>');
-  return at + 2;
+  // Between the parameters and the body stand only `async`, parentheses, a comma, white space and comments (which
+  // may hold a `=>`): no string literal.
+  for (let i = paramsEnd; i < node.body.start; i++) {
+    if (source.startsWith('/*', i)) {
+      const end = source.indexOf('*/', i + 2);
+      if (end < 0) break;
+      i = end + 1;
+    } else if (source.startsWith('//', i)) {
+      while (i < node.body.start && !/[\n\r\u2028\u2029]/.test(source[i]!)) i++;
+    } else if (source.startsWith('=>', i)) {
+      return i + 2;
+    }
+  }
+  throw new InstrumentError('arrow function without =>');
 }
 
 /** A function not found by its start (a method whose SourceFunction starts at its key): the innermost containing it. */
