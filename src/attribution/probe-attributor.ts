@@ -24,6 +24,10 @@ export const enum ProbeRole {
   Statement = 0,
   Entry = 1,
   Exit = 2,
+  /** A return value is computed, but a `finally` runs before the call ends: the call is returning. */
+  Returning = 3,
+  /** The end of the outermost `finally` around a return: the call ends here if it is returning. */
+  FinallyEnd = 4,
 }
 
 export interface AttributedProbe {
@@ -42,6 +46,8 @@ interface CallFrame {
   openedAt: Reading;
   maySuspend: boolean;
   onStack: boolean;
+  /** A return value was computed inside a try whose finally is still to run. */
+  returning: boolean;
   /** The first reading (of any call) after this call's last reading: where a call left unseen is closed. */
   next: Reading | undefined;
   suspendedHeap: number;
@@ -100,6 +106,7 @@ export class ProbeAttributor {
         openedAt: reading,
         maySuspend: probe.maySuspend,
         onStack: true,
+        returning: false,
         next: undefined,
         suspendedHeap: 0,
         suspendedFreed: 0,
@@ -123,8 +130,14 @@ export class ProbeAttributor {
     else this.charge(call, reading, false);
     call.next = undefined;
     this.last = call;
-    if (probe.role === ProbeRole.Exit) {
+    if (probe.role === ProbeRole.Exit || (probe.role === ProbeRole.FinallyEnd && call.returning)) {
       this.close(call, reading, true);
+      return;
+    }
+    if (probe.role === ProbeRole.Returning) call.returning = true;
+    // The end of a finally the call is not returning through is no line of its own: the line goes on.
+    if (probe.role === ProbeRole.FinallyEnd) {
+      call.at = reading;
       return;
     }
     if (call.line !== probe.line || call.probe === probeId) this.occurrence(call.fn, probe.line, reading);

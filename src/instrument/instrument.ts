@@ -44,6 +44,10 @@ export const enum ProbeKind {
   Entry = 1,
   /** The call ends here: after a return value is computed, or at the closing brace. */
   Exit = 2,
+  /** After a return value is computed inside a `try` whose `finally` runs before the call ends. */
+  Returning = 3,
+  /** The end of the outermost such `finally`: the call ends here if it was returning. */
+  FinallyEnd = 4,
 }
 
 export interface ProbeSite {
@@ -215,6 +219,8 @@ export function instrument(
     };
 
     /** Probes a statement in a statement list: a reading before it, then inside it. */
+    /** How many `try … finally` blocks (or their handlers) of this function the walk is inside. */
+    let finallyDepth = 0;
     /** The first statement of the body: the entry probe stands right before it and is its reading. */
     let entryStatement: Node | undefined;
     const statement = (s: Node): void => {
@@ -303,11 +309,22 @@ export function instrument(
           expressionProbes(s.discriminant, line);
           for (const c of s.cases) list(c.consequent);
           return;
-        case 'TryStatement':
+        case 'TryStatement': {
+          // A `return` in the block or the handler of a try with a finally ends the call only after the finally.
+          const outermost = s.finalizer && finallyDepth === 0;
+          if (s.finalizer) finallyDepth++;
           list(s.block.body);
           if (s.handler) list(s.handler.body.body);
-          if (s.finalizer) list(s.finalizer.body);
+          if (s.finalizer) {
+            finallyDepth--;
+            list(s.finalizer.body);
+            if (outermost) {
+              const end = s.finalizer.end - 1;
+              point(end, `;${G}.s(${T},${probe(end, lineOf(end), ProbeKind.FinallyEnd)});`);
+            }
+          }
           return;
+        }
         case 'WithStatement':
           expressionProbes(s.object, line);
           nested(s.body);
@@ -316,10 +333,10 @@ export function instrument(
           if (s.argument) {
             const mark = edits.length;
             expressionProbes(s.argument, line);
-            const exit = probe(s.start, line, ProbeKind.Exit);
+            const exit = probe(s.start, line, finallyDepth > 0 ? ProbeKind.Returning : ProbeKind.Exit);
             wrapOutside(mark, s.argument.start, s.argument.end, ...passValue(s.argument, exit));
           } else {
-            const exit = probe(s.start + 6, line, ProbeKind.Exit);
+            const exit = probe(s.start + 6, line, finallyDepth > 0 ? ProbeKind.Returning : ProbeKind.Exit);
             point(s.start + 6, ` ${G}.v(${T},${exit},void 0)`);
           }
           return;

@@ -86,7 +86,10 @@ test('tsc --removeComments: @profile in the .ts marks; --function finds class me
   assert.equal(tags.calls, 1000);
   const handler = fn(outcome, 'Store.handler');
   assert.deepEqual(handler.markedBy, ['function']);
-  assertBytes(line(handler, 'const copy = new Array(n).fill(1);').allocatedBytes, ARRAY_5000, 256, 'arrow field line');
+  // V8 counts the rest of a young-generation page as used when an allocation does not fit in it: the line may carry
+  // that rest too (seen: +1.6 to +10 KB on this 40 KB array), up to the allocation's own size.
+  const arrowField = line(handler, 'const copy = new Array(n).fill(1);').allocatedBytes;
+  assert.ok(arrowField >= ARRAY_5000 - 256 && arrowField <= 2 * ARRAY_5000, `arrow field line: ${arrowField} B`);
   const save = fn(outcome, 'Store.save');
   assert.equal(save.calls, 1);
   assert.equal(line(save, 'return text;').occurrences, 1, 'a return line with no location of its own still ran');

@@ -18,6 +18,15 @@ import type { GeneratedCode } from '../../model/types';
 import { ProbeRole } from '../../attribution/probe-attributor';
 import { fileOf, originalLines } from '../scripts';
 
+/** The attributor's role of each kind of probe. */
+const ROLES: Record<ProbeKind, ProbeRole> = {
+  [ProbeKind.Statement]: ProbeRole.Statement,
+  [ProbeKind.Entry]: ProbeRole.Entry,
+  [ProbeKind.Exit]: ProbeRole.Exit,
+  [ProbeKind.Returning]: ProbeRole.Returning,
+  [ProbeKind.FinallyEnd]: ProbeRole.FinallyEnd,
+};
+
 export interface PlannedProbe {
   id: number;
   /** The line its interval is charged to: original line through a source map, or the negated generated line. */
@@ -134,11 +143,11 @@ export function planModule(request: PlanRequest): ModulePlan {
     const probes: PlannedProbe[] = own.map(({ p, id }) => ({
       id,
       line: lineOf(p.offset, p.line),
-      role: p.kind === ProbeKind.Entry ? ProbeRole.Entry : p.kind === ProbeKind.Exit ? ProbeRole.Exit : ProbeRole.Statement,
+      role: ROLES[p.kind],
       maySuspend: p.maySuspend,
     }));
     // Lines that can show figures: where a reading starts an interval (a lone closing brace has only an exit).
-    const instrumented = [...new Set(probes.filter((p) => p.role !== ProbeRole.Exit).map((p) => p.line))].sort((a, b) => a - b);
+    const instrumented = [...new Set(probes.filter((p) => p.role !== ProbeRole.Exit && p.role !== ProbeRole.FinallyEnd).map((p) => p.line))].sort((a, b) => a - b);
     const generated: GeneratedCode = { url, file, startLine: fn.startLine, endLine: fn.endLine, source: lines.slice(fn.startLine - 1, fn.endLine) };
     const original = layout && view
       ? { url: pathToFileURL(layout.file).href, file: layout.file, startLine: layout.startLine, endLine: layout.endLine, source: originalLines(view, layout) }
