@@ -28,8 +28,9 @@ test('memoryUsage calls the function exactly once, samples before and after, and
   const first = usage.samples[0]!;
   const last = usage.samples[usage.samples.length - 1]!;
   // The 20 MiB are still held (returned) when the last sample is taken.
-  // (Within 10 %: a scavenge during the call may free garbage that was in the first sample.)
-  assert.ok(last.heapUsed! - first.heapUsed! >= 20 * 1024 * 1024 * 0.9, `heap ${first.heapUsed} -> ${last.heapUsed}`);
+  // Samples are the heap in use, not allocation: a scavenge during the call frees garbage that was in the first
+  // sample (this test process's own, up to ~2 MB seen), so the rise is at least 20 MiB less that.
+  assert.ok(last.heapUsed! - first.heapUsed! >= 20 * 1024 * 1024 - 3 * 1024 * 1024, `heap ${first.heapUsed} -> ${last.heapUsed}`);
   assert.ok(usage.peak.heapUsed! >= last.heapUsed!);
   assert.ok(usage.samples.every((s, i) => i === 0 || s.t >= usage.samples[i - 1]!.t));
 });
