@@ -106,7 +106,7 @@ function main(): void {
     // No inspector: the probes are in the code, and nothing waits for a debugger.
     const agent = new ProbeAgent(config);
     agent.start();
-    leaveEsmRegistration(agent.esmLoaderData());
+    leaveEsmRegistration(() => agent.registerEsmHook());
     send(config.channelFd, { type: 'ready', url: '', pid: process.pid });
     report = (final) => agent.report(final);
   } else {

@@ -4,15 +4,13 @@
  */
 const KEY = Symbol.for('lineprof.esm-registration');
 
-type Registration = { data: unknown; transferList: unknown[] };
-
-export function leaveEsmRegistration(registration: Registration): void {
-  (globalThis as Record<symbol, unknown>)[KEY] = registration;
+export function leaveEsmRegistration(register: () => void): void {
+  (globalThis as Record<symbol, unknown>)[KEY] = register;
 }
 
-export function takeEsmRegistration(): Registration | undefined {
+export function takeEsmRegistration(): (() => void) | undefined {
   const holder = globalThis as Record<symbol, unknown>;
-  const registration = holder[KEY] as Registration | undefined;
+  const register = holder[KEY] as (() => void) | undefined;
   delete holder[KEY];
-  return registration;
+  return register;
 }

@@ -6,6 +6,8 @@
  */
 import * as fs from 'node:fs';
 import Module from 'node:module';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { ProbeAttributor } from '../../attribution/probe-attributor';
@@ -13,6 +15,8 @@ import { PROBE_GLOBAL } from '../../instrument/instrument';
 import type { AgentConfig, AgentFunctionReport, AgentReport } from '../../model/types';
 import { isProgramScript } from '../scripts';
 import { LogReplay } from './log';
+import { instrumentEsm } from './esm-loader';
+import type { LoadContext, LoadResult } from './esm-loader';
 import { planModule } from './module-plan';
 import type { ModulePlan, PlannedFunction } from './module-plan';
 import { ProbeRuntime } from './runtime';
@@ -85,12 +89,28 @@ export class ProbeAgent {
     });
   }
 
-  /** For `module.register` (ES modules), called from the `--import` that comes after every user loader. */
-  esmLoaderData(): { data: EsmLoaderData; transferList: MessagePort[] } {
+  /**
+   * Registers the ES module hook; called from the `--import` that comes after every user loader. In this thread
+   * through `module.registerHooks` where node has it (no loader thread, and `module.register` is deprecated on 26);
+   * on Node 20 on the loader thread through `module.register`.
+   */
+  registerEsmHook(): void {
+    const mod = Module as unknown as {
+      registerHooks?: (hooks: { load: (url: string, context: LoadContext, next: (url: string, context: LoadContext) => LoadResult) => LoadResult }) => void;
+      register(specifier: string, options: object): void;
+    };
+    if (mod.registerHooks) {
+      mod.registerHooks({
+        load: (url, context, next) =>
+          instrumentEsm(url, next(url, context), this.config, (count) => Atomics.add(this.ids, 0, count), (plan) => this.register({ ...plan, code: undefined })),
+      });
+      return;
+    }
     const channel = new MessageChannel();
     this.esmPort = channel.port1;
     this.esmPort.unref();
-    return { data: { config: this.config, ids: this.ids.buffer as SharedArrayBuffer, port: channel.port2 }, transferList: [channel.port2] };
+    const data: EsmLoaderData = { config: this.config, ids: this.ids.buffer as SharedArrayBuffer, port: channel.port2 };
+    mod.register(pathToFileURL(path.join(__dirname, 'esm-loader.js')).href, { data, transferList: [channel.port2] });
   }
 
   private hookCommonJs(): void {
