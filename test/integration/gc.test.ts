@@ -35,3 +35,25 @@ test('a line whose call allocates ~290 MB of short-lived objects: allocated with
   assert.ok(churnLine.netBytes < churnLine.allocatedBytes / 10, `net ${churnLine.netBytes}`);
   for (const l of heavy.lines) if (l.occurrences > 0) assert.ok(l.allocatedBytes >= 0, `line ${l.line}: ${l.allocatedBytes}`);
 });
+
+/** Scripts that end by themselves; each line of every marked function must have Allocated ≥ 0. */
+const TERMINATING = [
+  'allocate.js', 'allocate-flat.js', 'exact.js', 'gc-heavy.js', 'jit.js', 'budget.js', 'phases.js',
+  'targets/async-overlap.js', 'targets/call-out.js', 'targets/esm-main.mjs', 'targets/exits.js', 'targets/generators.js',
+  'targets/long-loop.js', 'targets/loop.js', 'targets/marks.js', 'targets/recursion.js', 'targets/shapes.js',
+  'targets/spans.js', 'targets/throws.js',
+];
+
+test('no line of any fixture shows a negative Allocated, at node\'s own settings and in a stable tier', { timeout: 300_000 }, async () => {
+  for (const nodeArgs of [[], STABLE_TIER]) {
+    for (const script of TERMINATING) {
+      const outcome = await profileFixture(script, { nodeArgs });
+      for (const f of outcome.result.functions) {
+        for (const l of f.lines) {
+          assert.ok(l.allocatedBytes >= 0, `${script} ${nodeArgs.join(' ')}: ${f.name} line ${l.line} allocated ${l.allocatedBytes}`);
+        }
+        assert.ok(f.allocatedBytes >= 0, `${script}: ${f.name} total ${f.allocatedBytes}`);
+      }
+    }
+  }
+});
