@@ -8,7 +8,8 @@ const ARRAY_1000 = 8_048;
 
 test('a call out of the marked function is charged to the calling line', async () => {
   const f = fn(await profileFixture('targets/call-out.js', { nodeArgs: STABLE_TIER }), 'caller');
-  assertBytes(line(f, 'makeInts(1e5)').allocatedBytes, ARRAY_1E5, 256, 'calling line');
+  // The array, and the callee's first-call feedback vector (V8 allocates it on its first call: up to ~300 B on 22–26).
+  assertBytes(line(f, 'makeInts(1e5)').allocatedBytes, ARRAY_1E5, 512, 'calling line');
   assert.ok(line(f, '[1, 2, 3]').allocatedBytes < 256);
   assert.equal(f.calls, 1);
 });
