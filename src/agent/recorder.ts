@@ -408,9 +408,21 @@ export class Recorder {
   private lastTimelineAt = -Infinity;
   readonly timeline: Array<[number, number]> = [];
 
+  /** The latest hit's point when the step left it out: a session shorter than one step still ends where it ended. */
+  private latest: [number, number] | undefined;
+
+  /** The timeline with the latest hit's point at its end. */
+  timelinePoints(): Array<[number, number]> {
+    return this.latest ? [...this.timeline, this.latest] : this.timeline.slice();
+  }
+
   private recordTimeline(heapInUse: number): void {
     const t = performance.timeOrigin + performance.now();
-    if (t - this.lastTimelineAt < this.timelineStep) return;
+    if (t - this.lastTimelineAt < this.timelineStep) {
+      this.latest = [t, heapInUse];
+      return;
+    }
+    this.latest = undefined;
     this.lastTimelineAt = t;
     this.timeline.push([t, heapInUse]);
     if (this.timeline.length >= TIMELINE_POINTS) {
