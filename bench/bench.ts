@@ -20,7 +20,8 @@ import { sampleUsage } from '../src/usage/sample-usage';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const fixture = (name: string) => path.join(ROOT, 'fixtures', name);
-const STABLE_TIER = ['--no-opt', '--no-sparkplug', '--no-lazy'];
+// As test/helpers/profile.ts: --no-maglev because --no-opt no longer stops Maglev on Node 24 and 26.
+const STABLE_TIER = ['--no-opt', '--no-sparkplug', '--no-lazy', '--no-maglev'];
 
 async function profiled(script: string, args: string[], nodeArgs: string[] = []) {
   const out = new PassThrough();
@@ -78,7 +79,7 @@ async function accuracy(): Promise<void> {
     ['parsed', 'JSON.parse(doc)', 'JSON.parse of a 200-user document'],
   ];
   console.log('## Accuracy: fixtures/exact.js, V8 accounting in-process (expected) vs lineprof (reported)');
-  console.log('(node flags --no-opt --no-sparkplug --no-lazy: object sizes independent of JIT timing, eager compilation)');
+  console.log('(node flags --no-opt --no-sparkplug --no-lazy --no-maglev: object sizes independent of JIT timing, eager compilation)');
   console.log(`${'line'.padEnd(36)}${'expected heap'.padStart(15)}${'reported'.padStart(12)}${'diff'.padStart(7)}${'expected ext'.padStart(14)}${'reported'.padStart(10)}`);
   for (const [key, text, label] of rows) {
     const line = fn.lines.find((l) => l.content.includes(text))!;

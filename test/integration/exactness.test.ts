@@ -37,7 +37,10 @@ test('each known allocation matches V8 accounting of the same statement to withi
     }
     // The sizes DESIGN.md §1 measured, as a cross-check of the truth itself (lineprof's node flags allocate feedback
     // eagerly, so the array line may also hold a 16-32 B allocation site).
-    assert.ok(truth.ints!.heap >= 8_000_048 && truth.ints!.heap <= 8_000_048 + 64, `ints truth ${truth.ints!.heap}`);
+    // Since Node 22 (V8 12) `new Array(n)` is 48 B more and `.fill` 32 B more under these flags (measured in-process:
+    // 8,000,112 + 32 = 8,000,144 on 22, 24 and 26; 8,000,064 on 20).
+    const intsSlack = Number(process.versions.node.split('.')[0]) >= 22 ? 96 : 64;
+    assert.ok(truth.ints!.heap >= 8_000_048 && truth.ints!.heap <= 8_000_048 + intsSlack, `ints truth ${truth.ints!.heap}`);
     assert.equal(truth.bytes!.external, 1_000_000);
     assert.equal(truth.buffer!.external, 1 << 20);
   });
