@@ -22,6 +22,9 @@ export const STABLE_TIER = [
   '--no-maglev',
 ];
 
+/** The major version of the Node running the tests (and so of the fixtures they launch). */
+export const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
 export interface Profiled extends RunOutcome {
   stdout: string;
   stderr: string;

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertBytes, measureTwice, FIXTURES, fn, line, profileFixture, STABLE_TIER } from '../helpers/profile';
+import { assertBytes, measureTwice, FIXTURES, fn, line, NODE_MAJOR, profileFixture, STABLE_TIER } from '../helpers/profile';
 import { DEFAULT_NODE_FLAGS } from '../../src/target/launch';
 
 /** What our tests assert per line; lineprof lands within 8 B of the truth on this machine. */
@@ -39,7 +39,7 @@ test('each known allocation matches V8 accounting of the same statement to withi
     // eagerly, so the array line may also hold a 16-32 B allocation site).
     // Since Node 22 (V8 12) `new Array(n)` is 48 B more and `.fill` 32 B more under these flags (measured in-process:
     // 8,000,112 + 32 = 8,000,144 on 22, 24 and 26; 8,000,064 on 20).
-    const intsSlack = Number(process.versions.node.split('.')[0]) >= 22 ? 96 : 64;
+    const intsSlack = NODE_MAJOR >= 22 ? 96 : 64;
     assert.ok(truth.ints!.heap >= 8_000_048 && truth.ints!.heap <= 8_000_048 + intsSlack, `ints truth ${truth.ints!.heap}`);
     assert.equal(truth.bytes!.external, 1_000_000);
     assert.equal(truth.buffer!.external, 1 << 20);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { buildSync } from 'esbuild';
 import assert from 'node:assert/strict';
-import { FIXTURES, ROOT, assertBytes, fn, line, measureTwice, profileFixture, STABLE_TIER } from '../helpers/profile';
+import { FIXTURES, ROOT, assertBytes, fn, line, measureTwice, NODE_MAJOR, profileFixture, STABLE_TIER } from '../helpers/profile';
 
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const SOURCE = path.join(FIXTURES, 'ts', 'alloc.ts');
@@ -81,7 +81,12 @@ test('tsc --removeComments: @profile in the .ts marks; --function finds class me
     assert.equal(load.startLine, 13);
     const ids = line(load, 'const ids: number[] = new Array(count).fill(0);');
     assert.equal(ids.line, 14);
-    assertBytes(ids.allocatedBytes, 8_016, 64, 'ids line'); // 1000 smis: FixedArray 8,016 B (the JSArray is pretenured)
+    // 1000 smis: FixedArray 8,016 B; the JSArray is pretenured. From Node 22 old space is counted object by object,
+    // so the pretenured JSArray and the allocation site show: 8,096 B, measured on 22 and 24. On Node 20 old space is
+    // counted by buffer, and the figure of this first line of a call moved with the length of the temporary
+    // directory's path (8,016, 9,464, 9,792, 9,840 and 10,376 B measured for four directory names): up to 2,432 B over.
+    if (NODE_MAJOR >= 22) assertBytes(ids.allocatedBytes, 8_096, 64, 'ids line');
+    else assert.ok(ids.allocatedBytes >= 8_016 - 64 && ids.allocatedBytes <= 8_016 + 2_432, `ids line: ${ids.allocatedBytes} B`);
     assert.equal(line(load, 'this.rows.push').occurrences, 1000);
     // The block comment marker in tags.ts, stripped too.
     const tags = fn(outcome, 'makeTags');
