@@ -91,12 +91,20 @@ const TYPICAL_CALIBRATING_COST = 16;
 const OLD_SPACE_MARGIN = 1.1;
 /** The largest old-space allocation buffer V8 takes: a page's allocatable area (256 KiB pages). */
 const OLD_SPACE_BUFFER = 256 * 1024;
+/**
+ * From V8 12 old space is accounted object by object, but the compiler threads take buffers there (as in code and
+ * trusted space) and give back what they did not use when their job ends: seen on Node 24, +11,736 to +198,040 B
+ * between two readings with no program code between them, the same amount gone at a later reading. No condition
+ * evaluation takes this much (0.5-2.5 KB).
+ */
+const OLD_SPACE_JUMP = 8 * 1024;
+/** A calibration sample this far above the last estimate, or below zero, is not a condition's cost (see calibrationHit). */
+const CALIBRATION_OUTLIER = 32 * 1024;
 const TIMELINE_STEP_MS = 5;
 const TIMELINE_POINTS = 20_000;
 const END_USED = 0;
 const END_EXTERNAL = 1;
 const END_OLD = 2;
-const END_CODE = 3;
 
 /**
  * The value most residuals share. Locations can differ by a word or so (two modes ~32 B apart happen): of the values
@@ -181,7 +189,32 @@ export class Recorder {
   private calibratingCost = 0;
   private lastCommitted = -1;
   private readonly oldSpace: number;
-  private readonly codeSpace: number;
+  /** Code space and, from Node 22 (V8 12), trusted space (bytecode, compiled conditions' metadata): see jitCode. */
+  private readonly compiledSpaces: number[];
+  private readonly compiledEnd: Float64Array;
+  /**
+   * Whether old space is accounted by ~256 KB allocation buffer (Node 20, V8 11) and lineprof's share of each buffer
+   * must be absorbed (absorbOwnOldSpace), or object by object (V8 12 on: it grows ~0.5–2.5 KB at every condition
+   * evaluation), in which case calibration sees lineprof's old space like the rest of a condition's cost.
+   */
+  private readonly oldSpaceByBuffer = Number(process.versions.v8.split('.')[0]) < 12;
+  /**
+   * V8 12 on: the heap in use is read as the sum of the spaces that hold the program's objects, without code and
+   * trusted space. The compiler threads take and give back buffers there at any moment, even between two reads of
+   * one hit (seen on Node 24: code +98,336 B then -97,056 B, trusted +188,952 B then -187,088 B, in consecutive
+   * intervals), so the total used size minus their change, read a moment apart, was off by tens of KB at times.
+   */
+  private readonly programSpaces: number[] | undefined;
+  /**
+   * Node 26 (V8 14): what a condition costs after the recorder has returned grows with the let/const bindings not
+   * yet initialised where it was evaluated, ~760 B each (measured: a location's calibrated cost fell 7,496, 6,536,
+   * 5,776, 5,016, 4,256, 3,496, 2,736 B down a function of six const lines; before the recorder, the cost was the
+   * same at each). An interval holds the end of the condition where it starts and the beginning of the one where it
+   * ends, so it is charged the calibrated cost of the location where it starts: charged the cost of where it ends,
+   * as on Node 20-24 (where the difference is a few dozen bytes, and that way is measured), every line that
+   * initialises a const came out ~760 B high.
+   */
+  private readonly costFromStart = Number(process.versions.v8.split('.')[0]) >= 14;
   /** new, new large-object and large-object space: with old space, what a GC makes smaller. */
   private readonly watchedSpaces: number[];
   private readonly watchedEnd: Float64Array;
@@ -190,11 +223,13 @@ export class Recorder {
   private oldDebt = 0;
   /** Old-space bytes one condition evaluation takes (measured at start). */
   private oldPerEvaluation = 0;
+  /** V8 12 on: old-space buffer jumps taken out of intervals and not yet given back (absorbOldSpaceJump). */
+  private oldHeld = 0;
   private evaluations = 0;
   private probeRefills: Array<[number, number]> = [];
   private pending: PendingHit | undefined;
   /** The closing reading of the last call: used heap, external memory, old space (see markEnd). */
-  private readonly ends = new Float64Array(4);
+  private readonly ends = new Float64Array(3);
   private lastId = -1;
   private lastWasCalibration = false;
   private heap = 0;
@@ -234,7 +269,14 @@ export class Recorder {
     this.external = this.buffers.kExternalMemoryIndex;
     const spaces = v8.getHeapSpaceStatistics().map((space) => space.space_name);
     this.oldSpace = spaces.indexOf('old_space');
-    this.codeSpace = spaces.indexOf('code_space');
+    this.compiledSpaces = ['code_space', 'trusted_space', 'trusted_large_object_space']
+      .map((name) => spaces.indexOf(name))
+      .filter((index) => index >= 0);
+    this.compiledEnd = new Float64Array(this.compiledSpaces.length);
+    const notProgram = new Set(['read_only_space', 'code_space', 'code_large_object_space']);
+    this.programSpaces = this.oldSpaceByBuffer
+      ? undefined
+      : spaces.flatMap((name, index) => (notProgram.has(name) || name.includes('trusted') ? [] : [index]));
     this.watchedSpaces = ['new_space', 'new_large_object_space', 'large_object_space']
       .map((name) => spaces.indexOf(name))
       .filter((index) => index >= 0);
@@ -255,11 +297,10 @@ export class Recorder {
     const start = this.readUsed();
     const startExternal = this.stats[this.external]!;
     const oldStart = this.readOldSpace();
-    const codeStart = this.readSpace(this.codeSpace);
+    const jit = this.jitCode();
     this.gcSuspected = this.spacesShrank(oldStart);
     try {
       const ownOld = this.absorbOwnOldSpace(oldStart);
-      const jit = this.jitCode(codeStart);
       if (calibration === 1) this.calibrationHit(id, start - ownOld - jit);
       else this.recordingHit(id, start - ownOld - jit, startExternal);
     } catch (err) {
@@ -311,7 +352,10 @@ export class Recorder {
       freed: gcs.freed,
       gcs: gcs.count,
     };
-    if (this.estimates[id] === undefined && this.calibrating.has(id)) {
+    const opener = this.lastId;
+    if (this.costFromStart && opener >= 0 && this.estimates[opener] !== undefined) {
+      this.commit(hit, this.estimates[opener]!);
+    } else if (this.estimates[id] === undefined && this.calibrating.has(id)) {
       // First hit of this location: its calibration sample comes right after, in this same hit.
       this.pending = hit;
     } else {
@@ -333,10 +377,17 @@ export class Recorder {
       // The estimate is the median of the current window's samples only (older ones describe an earlier regime);
       // the median keeps one taken across a buffer refill or a GC from counting.
       const samples = (this.samples[id] ??= []);
-      samples.push(used - this.lastEnd);
+      const sample = used - this.lastEnd;
+      // Between the two conditions only V8's own work runs: a sample below zero or tens of KB above the last
+      // estimate caught a step in V8's accounting (seen on Node 24: -129,856 B, with old and new space both
+      // growing), not a condition's cost, and would be taken off the location's every interval. It is not kept.
+      const outlier = !this.oldSpaceByBuffer && (sample < 0 || sample > this.fallbackEstimate + CALIBRATION_OUTLIER);
+      if (!outlier) samples.push(sample);
       const sorted = [...samples].sort((a, b) => a - b);
-      this.estimates[id] = sorted[(sorted.length - 1) >> 1]!;
-      this.fallbackEstimate = this.estimates[id]!;
+      if (sorted.length > 0) {
+        this.estimates[id] = sorted[(sorted.length - 1) >> 1]!;
+        this.fallbackEstimate = this.estimates[id]!;
+      }
       const first = !this.locationHits[id] || this.locationHits[id]! <= this.options.calibrationSamples;
       const wanted = first ? this.options.calibrationSamples : RECALIBRATION_SAMPLES;
       if (samples.length >= wanted && this.calibrating.delete(id)) {
@@ -385,6 +436,7 @@ export class Recorder {
     if (hit.gcs > 0) {
       this.ownGarbage = 0;
       this.oldDebt = 0;
+      this.oldHeld = 0;
     }
     this.ownGarbage += overhead;
     const previous = this.lastCommitted;
@@ -408,9 +460,27 @@ export class Recorder {
   private lastTimelineAt = -Infinity;
   readonly timeline: Array<[number, number]> = [];
 
+  /**
+   * The latest hit's point when the step left it out (time 0: none), so that a session shorter than one step still
+   * ends where it ended. A typed array: a new pair per hit would be young garbage at every hit.
+   */
+  private readonly latest = new Float64Array(2);
+
+  /** The timeline with the latest hit's point at its end. */
+  timelinePoints(): Array<[number, number]> {
+    const points = this.timeline.slice();
+    if (this.latest[0]! > 0) points.push([this.latest[0]!, this.latest[1]!]);
+    return points;
+  }
+
   private recordTimeline(heapInUse: number): void {
     const t = performance.timeOrigin + performance.now();
-    if (t - this.lastTimelineAt < this.timelineStep) return;
+    if (t - this.lastTimelineAt < this.timelineStep) {
+      this.latest[0] = t;
+      this.latest[1] = heapInUse;
+      return;
+    }
+    this.latest[0] = 0;
     this.lastTimelineAt = t;
     this.timeline.push([t, heapInUse]);
     if (this.timeline.length >= TIMELINE_POINTS) {
@@ -511,6 +581,7 @@ export class Recorder {
     this.gcProfiler.start();
     this.ownGarbage = 0;
     this.oldDebt = 0;
+    this.oldHeld = 0;
     this.collectedInThisHit = true;
   }
 
@@ -534,6 +605,7 @@ export class Recorder {
    * run one buffer ahead. Old-space growth beyond that is the program's.
    */
   private absorbOwnOldSpace(oldNow: number): number {
+    if (!this.oldSpaceByBuffer) return this.absorbOldSpaceJump(oldNow);
     this.evaluations++;
     this.oldDebt += this.oldPerEvaluation;
     const grew = oldNow - this.lastOldEnd;
@@ -543,6 +615,25 @@ export class Recorder {
     const absorbed = Math.min(grew, Math.max(0, this.oldDebt + OLD_SPACE_BUFFER));
     this.oldDebt -= absorbed;
     return absorbed;
+  }
+
+  /**
+   * V8 12 on: old space grows object by object, a condition's share included (calibration measures it with the rest
+   * of the condition's cost), so only a jump of a whole buffer is taken out, and given back when the buffer is
+   * returned (old space shrinking with no GC). A GC clears what is held.
+   */
+  private absorbOldSpaceJump(oldNow: number): number {
+    const grew = oldNow - this.lastOldEnd;
+    if (grew >= OLD_SPACE_JUMP) {
+      this.oldHeld += grew;
+      return grew;
+    }
+    if (grew < 0 && this.oldHeld > 0) {
+      const back = Math.max(grew, -this.oldHeld);
+      this.oldHeld += back;
+      return back;
+    }
+    return 0;
   }
 
   /** Whether new, old or large-object space is smaller than at the end of the last call (only a GC does that). */
@@ -557,14 +648,20 @@ export class Recorder {
 
   /**
    * Machine code V8's compilers install (optimised code finishing in the background is installed at an interrupt,
-   * in the middle of whatever line runs then, tens of KB at a time) is the JIT's, not the line's: code-space growth
-   * is taken out of the interval. A GC can shrink code space; growth only is counted.
+   * in the middle of whatever line runs then, tens of KB at a time) is the JIT's, not the line's. On Node 20 its
+   * code-space growth is taken out of the interval (a GC can shrink code space; growth only is counted); from Node 22
+   * code and trusted space (bytecode, code metadata) are left out of the used size altogether (programSpaces), and
+   * their growth is only counted in the stats.
    */
-  private jitCode(codeNow: number): number {
-    const grew = codeNow - this.ends[END_CODE]!;
-    if (grew <= 0) return 0;
-    this.counters.jitCodeBytes += grew;
-    return grew;
+  private jitCode(): number {
+    let grown = 0;
+    for (let i = 0; i < this.compiledSpaces.length; i++) {
+      const changed = this.readSpace(this.compiledSpaces[i]!) - this.compiledEnd[i]!;
+      if (changed > 0) grown += changed;
+    }
+    if (grown > 0) this.counters.jitCodeBytes += grown;
+    // V8 12 on, these spaces are not in the used size read at all (programSpaces).
+    return this.programSpaces ? 0 : grown;
   }
 
   private readSpace(space: number): number {
@@ -591,7 +688,14 @@ export class Recorder {
 
   private readUsed(): number {
     this.buffers.updateHeapStatisticsBuffer();
-    return this.stats[this.used]!;
+    const spaces = this.programSpaces;
+    if (!spaces) return this.stats[this.used]!;
+    let used = 0;
+    for (let i = 0; i < spaces.length; i++) {
+      this.buffers.updateHeapSpaceStatisticsBuffer(spaces[i]!);
+      used += this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+    }
+    return used;
   }
 
   /**
@@ -605,11 +709,10 @@ export class Recorder {
       this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
       this.watchedEnd[i] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
     }
-    ends[END_CODE] = this.readSpace(this.codeSpace);
+    for (let i = 0; i < this.compiledSpaces.length; i++) this.compiledEnd[i] = this.readSpace(this.compiledSpaces[i]!);
     this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
     ends[END_OLD] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
-    this.buffers.updateHeapStatisticsBuffer();
-    ends[END_USED] = this.stats[this.used]!;
+    ends[END_USED] = this.readUsed();
     ends[END_EXTERNAL] = this.stats[this.external]!;
   }
 

@@ -11,6 +11,8 @@ const NOTICE_STARTS = [
   'Debugger listening on ws://',
   'Debugger ending on ws://',
   'For help, see: https://nodejs.org/en/docs/inspector',
+  // Node 22 and later print this instead.
+  'For help, see: https://nodejs.org/learn/getting-started/debugging',
   'Debugger attached.',
   'Waiting for the debugger to disconnect...',
 ];

@@ -15,6 +15,9 @@ export const FIXTURES = path.join(ROOT, 'fixtures');
  */
 export const STABLE_TIER = ['--no-opt', '--no-sparkplug', '--no-maglev', '--no-lazy', '--no-lazy-feedback-allocation'];
 
+/** The major version of the Node running the tests (and so of the fixtures they launch). */
+export const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
 export interface Profiled extends RunOutcome {
   stdout: string;
   stderr: string;

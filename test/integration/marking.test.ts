@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIXTURES, fn, line, profileFixture } from '../helpers/profile';
+import { FIXTURES, fn, line, NODE_MAJOR, profileFixture } from '../helpers/profile';
 
 const arrayOf = (n: number) => 16 + 8 * n + 32;
 
@@ -23,8 +23,11 @@ test('// @profile marks declarations, arrows, expressions, class and object meth
     assert.deepEqual(f.markedBy, ['comment']);
     // This test is about marking; exactness has its own. The array, within lineprof's residual on a one-line call
     // (±256 B), plus what V8 allocates on a function's first call (feedback, lazy compilation): < 4 KiB a call.
+    // From Node 22 (default tier, one call right after start, compiler threads busy) it was also seen 496 B under
+    // on Node 24 (expression: 1,952 B), so the margin below is 512 B there.
     const size = f.lines.reduce((sum, l) => sum + l.allocatedBytes, 0) / calls;
-    assert.ok(size >= arrayOf(n) - 256 && size <= arrayOf(n) + 4096, `${name}: ${size} B per call, expected ~${arrayOf(n)}`);
+    const below = NODE_MAJOR >= 22 ? 512 : 256;
+    assert.ok(size >= arrayOf(n) - below && size <= arrayOf(n) + 4096, `${name}: ${size} B per call, expected ~${arrayOf(n)}`);
   }
   assert.ok(!outcome.result.functions.some((f) => f.name === 'Store.save' || f.name === 'byLine'));
 });

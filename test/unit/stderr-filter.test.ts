@@ -7,6 +7,7 @@ import { InspectorNoticeFilter, isInspectorNotice } from '../../src/target/stder
 const NOTICES = [
   'Debugger listening on ws://127.0.0.1:1234/abc',
   'For help, see: https://nodejs.org/en/docs/inspector',
+  'For help, see: https://nodejs.org/learn/getting-started/debugging',
   'Debugger attached.',
   'Debugger ending on ws://127.0.0.1:1234/abc',
   'Waiting for the debugger to disconnect...',
@@ -37,6 +38,7 @@ describe('isInspectorNotice', () => {
       'Debugger listening on ws://',
       'Debugger listening on http://127.0.0.1:1234/abc',
       'debugger attached.',
+      'For help, see: https://nodejs.org/learn/getting-started/debugging (mine)',
       '',
     ]) {
       assert.equal(isInspectorNotice(line), false, line);
@@ -52,7 +54,7 @@ describe('InspectorNoticeFilter', () => {
   test('drops the notices from among other output, keeping the rest byte for byte', async () => {
     // Given the notices interleaved with the program's own stderr, in one chunk
     const program = ['warning: low disk\n', '  indented\ttab \n', '\n', 'Debugger attached. (not a notice)\n'];
-    const input = [NOTICES[0], NOTICES[1], program[0], NOTICES[2], program[1], program[2], program[3], NOTICES[3], NOTICES[4]]
+    const input = [NOTICES[0], NOTICES[1], program[0], NOTICES[2], program[1], program[2], program[3], NOTICES[3], NOTICES[4], NOTICES[5]]
       .map((l) => (l!.endsWith('\n') ? l : `${l}\n`))
       .join('');
     // Then exactly the program's lines come out
