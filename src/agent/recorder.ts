@@ -20,7 +20,7 @@
 import { createContext, runInContext } from 'node:vm';
 import * as v8 from 'node:v8';
 import type { Attributor, Reading } from '../attribution/attributor';
-import { heapBinding } from './heap-reader';
+import { clockBinding, heapBinding } from './heap-reader';
 import type { HeapBinding } from './heap-reader';
 
 interface GcStatistics {
@@ -89,6 +89,8 @@ const BREAK_COST_RANGE = [-16, 256] as const;
 const TYPICAL_BREAK_COST = 24;
 const TYPICAL_CALIBRATING_COST = 16;
 const OLD_SPACE_MARGIN = 1.1;
+/** Half the shortest collection seen here (a scavenge of a nearly empty young generation, ~40 µs). */
+const LONG_INTERVAL_MARGIN_NS = 20_000;
 /** The largest old-space allocation buffer V8 takes: a page's allocatable area (256 KiB pages). */
 const OLD_SPACE_BUFFER = 256 * 1024;
 /**
@@ -219,6 +221,12 @@ export class Recorder {
   private readonly watchedSpaces: number[];
   private readonly watchedEnd: Float64Array;
   private gcSuspected = false;
+  private readonly clock = clockBinding();
+  /** When the last closing reading was taken: seconds (low 32 bits), nanoseconds. */
+  private readonly endTime = new Float64Array(2);
+  /** Intervals longer than this are checked for collections: an empty interval's length, measured at start, + 20 µs. */
+  private longIntervalNs = 80_000;
+  private probeElapsed: number[] = [];
   /** Old-space bytes lineprof's condition evaluations have taken that the used size has not shown yet. */
   private oldDebt = 0;
   /** Old-space bytes one condition evaluation takes (measured at start). */
@@ -298,7 +306,12 @@ export class Recorder {
     const startExternal = this.stats[this.external]!;
     const oldStart = this.readOldSpace();
     const jit = this.jitCode();
-    this.gcSuspected = this.spacesShrank(oldStart);
+    const elapsed = this.elapsedNs();
+    if (this.probe) this.probeElapsed.push(elapsed);
+    // A collection shrinks some space, or makes the interval long: one that allocated more than it freed in every
+    // space (a call churning through many young generations) is seen by its length (no collection is shorter than
+    // ~40 µs here; an interval without one lasts about the hit's own cost).
+    this.gcSuspected = this.spacesShrank(oldStart) || elapsed > this.longIntervalNs;
     try {
       const ownOld = this.absorbOwnOldSpace(oldStart);
       if (calibration === 1) this.calibrationHit(id, start - ownOld - jit);
@@ -501,6 +514,7 @@ export class Recorder {
     this.probeResiduals = [];
     this.probeCalibratingResiduals = [];
     this.probeRefills = [];
+    this.probeElapsed = [];
     // The first full GC lowers the cost of later hits by ~60-100 B (V8 settles its structures for the compiled
     // conditions); measuring and calibrating after one keeps every estimate in the regime the program will run in.
     this.forceGc();
@@ -520,6 +534,8 @@ export class Recorder {
       this.counters.forcedGcs = 0;
       this.markEnd();
     }
+    const sorted = this.probeElapsed.slice(this.probeElapsed.length >> 1).sort((a, b) => a - b);
+    if (sorted.length > 0) this.longIntervalNs = sorted[sorted.length >> 1]! + LONG_INTERVAL_MARGIN_NS;
     this.breakCost = commonValue(this.probeResiduals.slice(this.probeResiduals.length >> 1));
     this.calibratingCost = commonValue(this.probeCalibratingResiduals) - this.breakCost;
     return this.breakCost;
@@ -704,6 +720,9 @@ export class Recorder {
    * interval (it showed as ~96 B per hit until the recorder was optimised). The total comes last.
    */
   private markEnd(): void {
+    this.clock.hrtime();
+    this.endTime[0] = this.clock.values[1]!;
+    this.endTime[1] = this.clock.values[2]!;
     const ends = this.ends;
     for (let i = 0; i < this.watchedSpaces.length; i++) {
       this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
@@ -718,6 +737,12 @@ export class Recorder {
 
   private get lastEnd(): number {
     return this.ends[END_USED]!;
+  }
+
+  /** Nanoseconds since the last closing reading (the clock is read before it: the interval errs long). */
+  private elapsedNs(): number {
+    this.clock.hrtime();
+    return (this.clock.values[1]! - this.endTime[0]!) * 1e9 + (this.clock.values[2]! - this.endTime[1]!);
   }
 
   private get lastExternalEnd(): number {

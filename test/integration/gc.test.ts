@@ -9,10 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fn, FIXTURES, line, profileFixture, STABLE_TIER } from '../helpers/profile';
 
-/** The issue's bound for a line during which collections ran: its gross figure within 1 %. Measured: 0.005–0.007 %. */
+/**
+ * The bound for a line during which collections ran: its gross figure within 1 %. Measured: probes 0.001–0.007 %,
+ * breakpoints 0.07 % (Node 20 and 24).
+ */
 const GC_LINE_TOLERANCE = 0.01;
 
-test('a line whose call allocates ~290 MB of short-lived objects: allocated within 1 % of V8 in-process, flagged', { timeout: 120_000 }, async () => {
+for (const engine of ['probes', 'breakpoints'] as const) test(`${engine}: a line whose call allocates ~290 MB of short-lived objects: allocated within 1 % of V8 in-process, flagged`, { timeout: 120_000 }, async () => {
   // The truth: the same call in-process with a young generation large enough that nothing is collected, so the
   // heap's growth is what it allocated.
   const truth = JSON.parse(
@@ -21,7 +24,7 @@ test('a line whose call allocates ~290 MB of short-lived objects: allocated with
     }),
   ) as { churn: number; gcs: number; n: number };
   assert.equal(truth.gcs, 0, 'no collection during the truth');
-  const outcome = await profileFixture('gc-heavy.js', { nodeArgs: STABLE_TIER });
+  const outcome = await profileFixture('gc-heavy.js', { nodeArgs: STABLE_TIER, engine });
   const heavy = fn(outcome, 'heavy');
   assert.equal(heavy.calls, 2);
   const churnLine = line(heavy, 'const total = churn(n)');
@@ -30,7 +33,8 @@ test('a line whose call allocates ~290 MB of short-lived objects: allocated with
   const error = Math.abs(churnLine.allocatedBytes - expected) / expected;
   assert.ok(error < GC_LINE_TOLERANCE, `allocated ${churnLine.allocatedBytes} B vs ${Math.round(expected)} B: ${(error * 100).toFixed(3)} % off`);
   assert.ok(churnLine.gcAffected, 'the line is flagged: collections ran during it');
-  assert.ok(outcome.result.stats.userGcs > 10, `collections seen: ${outcome.result.stats.userGcs}`);
+  // The breakpoint engine runs node with a 64 MiB young generation: fewer, larger collections.
+  assert.ok(outcome.result.stats.userGcs >= (engine === 'probes' ? 10 : 3), `collections seen: ${outcome.result.stats.userGcs}`);
   // What stayed: the net figure is far below the gross one, and no line is negative gross.
   assert.ok(churnLine.netBytes < churnLine.allocatedBytes / 10, `net ${churnLine.netBytes}`);
   for (const l of heavy.lines) if (l.occurrences > 0) assert.ok(l.allocatedBytes >= 0, `line ${l.line}: ${l.allocatedBytes}`);
