@@ -53,7 +53,9 @@ test('a `// @profile` at the end of the function\'s first line marks it (and not
   );
   const outcome = await profileFixture(file, { nodeArgs: STABLE_TIER });
   assert.deepEqual(outcome.result.functions.map((f) => f.name), ['outer']);
-  assertBytes(line(fn(outcome, 'outer'), 'const a = inner()').allocatedBytes, 8_048, 1024, 'the call line');
+  // The array and inner's first call; a young-generation page's rest may come with it (up to the array's size).
+  const callLine = line(fn(outcome, 'outer'), 'const a = inner()').allocatedBytes;
+  assert.ok(callLine >= 8_048 && callLine <= 2 * 8_048 + 1024, `the call line: ${callLine} B`);
 });
 
 test('JIT honesty: the hot marked function against its uninstrumented twin in the same process', { timeout: 60_000 }, async () => {
