@@ -371,7 +371,14 @@ export function describeExit(exit: TargetExit): string {
 export function warningsOf(report: AgentReport): string[] {
   return [
     ...report.warnings,
-    ...report.unmatched.functions.map((f) => `--function ${f} matched no function in the scripts the program loaded`),
+    ...report.unmatched.functions.map(
+      (f) =>
+        `--function ${f} matched no function in the scripts the program loaded` +
+        // Probes reach only what require and import load.
+        (report.stats.engine === 'probes'
+          ? ' (probes do not reach code made by eval, new Function or vm; --engine breakpoints does when it has a //# sourceURL)'
+          : ''),
+    ),
     ...report.unmatched.lines.map((l) =>
       report.unmatched.linesOutsideFunctions?.includes(l)
         ? `--line ${l} matched no function: that line is not inside a function`
