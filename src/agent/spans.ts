@@ -4,7 +4,7 @@
  * full speed between them.
  */
 import type { SpanEvent } from '../model/types';
-import { heapBinding } from './heap-reader';
+import { heapBinding, spaceIndex } from './heap-reader';
 import { obtainGc, stackDepth } from './recorder';
 
 /**
@@ -38,8 +38,7 @@ export class SpanRecorder {
     // Before the time is read: the collection's pause is lineprof's, not the call's.
     if (++this.hits % GC_EVERY === 0) this.gc();
     const t = performance.timeOrigin + performance.now();
-    this.buffers.updateHeapStatisticsBuffer();
-    const heap = this.buffers.heapStatisticsBuffer[this.buffers.kUsedHeapSizeIndex]!;
+    const heap = this.programHeap();
     let open = this.open.get(fn);
     if (!open) this.open.set(fn, (open = []));
     const anyOrder = this.endsInAnyOrder(fn);
@@ -64,6 +63,23 @@ export class SpanRecorder {
     }
     return false;
   }
+
+  /**
+   * The JS heap less code and trusted space: V8's compiler threads take and give back buffers of tens to hundreds of
+   * KB there at any moment (Node 22+), which are not the program's.
+   */
+  private programHeap(): number {
+    const b = this.buffers;
+    b.updateHeapStatisticsBuffer();
+    let heap = b.heapStatisticsBuffer[b.kUsedHeapSizeIndex]!;
+    for (const space of this.compilerSpaces) {
+      b.updateHeapSpaceStatisticsBuffer(space);
+      heap -= b.heapSpaceStatisticsBuffer[b.kSpaceUsedSizeIndex]!;
+    }
+    return heap;
+  }
+
+  private readonly compilerSpaces = ['code_space', 'trusted_space'].map(spaceIndex).filter((i) => i >= 0);
 
   /** The spans so far (open ones have no end). */
   report(): { spans: SpanEvent[]; spansDropped: number } {

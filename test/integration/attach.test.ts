@@ -69,7 +69,10 @@ test('attach --pid to a server started without --inspect', { skip: os.platform()
     const { result } = await profiling;
     const rows = line(fn({ result, exit: { code: null, signal: null } }, 'handle'), 'new Array(20000)');
     assert.equal(rows.occurrences, 5);
-    const tolerance = 5 * 64 + (rows.gcAffected > 0 ? 65_536 : 0);
+    // As above; on Node 22+ a server at node's default settings has compiler threads whose old-space objects (counted
+    // one by one there) land in its lines: +192 B a call seen on 24.
+    const perCall = Number(process.versions.node.split('.')[0]) >= 22 ? 512 : 64;
+    const tolerance = 5 * perCall + (rows.gcAffected > 0 ? 65_536 : 0);
     assert.ok(Math.abs(rows.allocatedBytes - 5 * ROWS) <= tolerance, `rows ${rows.allocatedBytes}, gc ${rows.gcAffected}`);
     assert.match(await request(server.port), /^ok \d+/);
     // The inspector lineprof opened (on 9229) is closed again.

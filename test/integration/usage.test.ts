@@ -201,8 +201,10 @@ test('spans match the calls: one per call with its heap change, nested calls apa
     // 262,144 small integers: 2 MiB + 16 B, kept. A span's heap figures are V8's used size at entry and exit, not
     // calibrated like run's lines: the sampler's garbage (~0.5 KB a sample), an old-space buffer V8 takes for the
     // compiled conditions (up to 256 KiB; seen: +264 KB in CI), and a scavenge during the call freeing older garbage
-    // (seen: -460 KB; usage runs node with its default young generation) move it.
-    assert.ok(Math.abs(span.heapEnd! - span.heapStart - 2 * MiB) <= 768 * 1024, `remember kept ${span.heapEnd! - span.heapStart} B`);
+    // (seen: -460 KB on Node 20, -0.8 to -1.1 MB on 24, where node's young generation starts smaller; usage runs node
+    // with its default settings) move it.
+    const kept = span.heapEnd! - span.heapStart;
+    assert.ok(kept >= 2 * MiB - 1.25 * MiB && kept <= 2 * MiB + 768 * 1024, `remember kept ${kept} B`);
   }
   const nest = of('nest');
   assert.equal(nest.length, 3);
