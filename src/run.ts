@@ -16,6 +16,7 @@ import { parseSource, splitLines } from './selection/find-functions';
 import { innermostFunctionAt, parseLineSelector } from './selection/selectors';
 import type { LineSelector, SelectionSpec } from './selection/selectors';
 import { launchTarget } from './target/launch';
+import { nodeStripsTypes } from './agent/probes/typescript';
 import { separateUnmappedLines } from './sourcemap/apply';
 import { loadSourceMap, originalViewOf } from './sourcemap/load';
 import type { LaunchedTarget, TargetExit } from './target/launch';
@@ -227,6 +228,8 @@ export function withTypeScriptLoader(script: string, cwd: string, nodeArgs: stri
   try {
     tsx = require.resolve('tsx', { paths: [path.dirname(script), cwd] });
   } catch {
+    // Node 22.18+ and 23.6+ strip types themselves (and the probe engine strips them the same way to instrument).
+    if (nodeStripsTypes()) return nodeArgs;
     throw new UsageError(
       `${displayPath(script, cwd)} is TypeScript, which Node ${process.versions.node} cannot run by itself: install tsx ` +
         '(npm install --save-dev tsx) and lineprof uses it, or pass your loader with --node-arg=--import=LOADER, ' +

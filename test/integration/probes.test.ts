@@ -88,3 +88,23 @@ test('both engines agree with the uninstrumented twin on the known allocations',
     assert.equal(outcome.result.stats.engine ?? 'breakpoints', engine);
   }
 });
+
+test('TypeScript that node strips itself (no loader): instrumented, its .ts lines and text in the table', {
+  timeout: 60_000,
+  skip: (process.features as { typescript?: unknown }).typescript ? false : 'this node does not strip types',
+}, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-strip-'));
+  const cts = path.join(dir, 'rows.ts');
+  fs.writeFileSync(cts, ['interface Row { id: number }', '// @profile', 'function build(n: number): Row[] {', '  const ids: number[] = new Array(n).fill(0);', '  return ids.map((id) => ({ id }));', '}', 'build(1e5);', ''].join('\n'));
+  const mts = path.join(dir, 'big.mts');
+  fs.writeFileSync(mts, ['// @profile', 'export function big(n: number): number[] {', '  const a: number[] = new Array(n).fill(1);', '  return a;', '}', 'big(1e5);', ''].join('\n'));
+  for (const [file, name, text] of [[cts, 'build', 'const ids: number[] = new Array(n).fill(0);'], [mts, 'big', 'const a: number[] = new Array(n).fill(1);']] as const) {
+    // cwd: a folder where tsx cannot be found, so that node runs the TypeScript itself.
+    const outcome = await profileFixture(file, { nodeArgs: STABLE_TIER, cwd: dir });
+    const l = line(fn(outcome, name), text);
+    assert.equal(l.line, name === 'build' ? 4 : 3);
+    assertBytes(l.allocatedBytes, 800_048, 512, `${name}: the array line`);
+    assert.deepEqual(outcome.result.warnings, []);
+    assert.equal(outcome.stderr, '');
+  }
+});

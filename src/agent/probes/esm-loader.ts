@@ -32,13 +32,14 @@ export function instrumentEsm(
   config: AgentConfig,
   reserveIds: (count: number) => number,
   register: (plan: Omit<ModulePlan, 'code'>) => void,
+  shownText?: string,
 ): LoadResult {
   if (result.format !== 'module' || result.source == null || !url.startsWith('file:')) return result;
   if (!isProgramScript(url, config.includeNodeModules)) return result;
   const source =
     typeof result.source === 'string' ? result.source : Buffer.from(result.source as ArrayBuffer).toString('utf8');
   try {
-    const { code, ...table } = planModule({ source, url, isModule: true, selection: config.selection, reserveIds });
+    const { code, ...table } = planModule({ source, url, isModule: true, selection: config.selection, reserveIds, shownText });
     if (table.functions.length > 0 || table.warnings.length > 0 || table.matchedLines.length > 0 || table.mappedFiles.length > 0) {
       register(table);
     }

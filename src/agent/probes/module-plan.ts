@@ -86,6 +86,8 @@ export interface PlanRequest {
   selection: SelectionSpec;
   /** Reserves `count` consecutive probe ids and returns the first. */
   reserveIds(count: number): number;
+  /** The text the user wrote, when `source` is it with its types stripped (same lines and columns): shown in tables. */
+  shownText?: string;
 }
 
 export function planModule(request: PlanRequest): ModulePlan {
@@ -122,7 +124,7 @@ export function planModule(request: PlanRequest): ModulePlan {
   for (const [line, shifts] of columnShiftsOf(rendered.insertions, parsed.lineStarts)) {
     for (const [column, length] of shifts) plan.columnShifts.push([line, column, length]);
   }
-  const lines = splitLines(source);
+  const lines = splitLines(request.shownText ?? source);
   selected.forEach(({ fn, reasons }, index) => {
     for (const name of spec.functions) if (functionNameMatches(name, fn) && !plan.matchedFunctions.includes(name)) plan.matchedFunctions.push(name);
     for (const l of spec.lines) {

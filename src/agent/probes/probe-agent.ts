@@ -13,13 +13,14 @@ import type { MessagePort } from 'node:worker_threads';
 import { ProbeAttributor } from '../../attribution/probe-attributor';
 import { PROBE_GLOBAL } from '../../instrument/instrument';
 import type { AgentConfig, AgentFunctionReport, AgentReport } from '../../model/types';
-import { isProgramScript } from '../scripts';
+import { fileOf, isProgramScript } from '../scripts';
 import { LogReplay } from './log';
 import { instrumentEsm } from './esm-loader';
 import type { LoadContext, LoadResult } from './esm-loader';
 import { planModule } from './module-plan';
 import type { ModulePlan, PlannedFunction } from './module-plan';
 import { ProbeRuntime } from './runtime';
+import { nodeStripsTypes, stripTypes } from './typescript';
 import { installStackColumns } from './stack-columns';
 import type { ColumnShifts } from '../../instrument/columns';
 import { HeapTimeline } from '../timeline';
@@ -54,6 +55,8 @@ export class ProbeAgent {
   private warmUpReadings = 0;
   /** Per instrumented script (its URL as stack frames name it: a path for CommonJS, a file: URL for ES modules). */
   private readonly columnShifts = new Map<string, ColumnShifts>();
+  /** CommonJS files the load hook instrumented, which _compile must then leave as they are. */
+  readonly instrumentedByHook = new Set<string>();
   private esmPort: MessagePort | undefined;
   /**
    * LINEPROF_TRACE=FILE: the raw log (Int32 records, src/agent/probes/log.ts), appended to FILE at each flush, for
@@ -101,8 +104,29 @@ export class ProbeAgent {
     };
     if (mod.registerHooks) {
       mod.registerHooks({
-        load: (url, context, next) =>
-          instrumentEsm(url, next(url, context), this.config, (count) => Atomics.add(this.ids, 0, count), (plan) => this.register({ ...plan, code: undefined })),
+        load: (url, context, next) => {
+          let result = next(url, context);
+          // CommonJS TypeScript that node strips itself, handed over with its source (Node 22 under load hooks, which
+          // then compiles it without Module.prototype._compile): stripped and instrumented here.
+          if ((result.format === 'commonjs-typescript' || result.format === 'typescript') && result.source != null && url.startsWith('file:')) {
+            const file = fileOf(url);
+            const text = typeof result.source === 'string' ? result.source : Buffer.from(result.source as ArrayBuffer).toString('utf8');
+            const js = this.stripped(text, file);
+            if (js !== undefined) {
+              this.instrumentedByHook.add(file);
+              return { ...result, format: 'commonjs', source: this.instrumentCommonJs(js, file, text) };
+            }
+          }
+          let shown: string | undefined;
+          // TypeScript that node strips itself: stripped here as node would, so that it can be instrumented.
+          if (result.format === 'module-typescript' && result.source != null) {
+            shown = typeof result.source === 'string' ? result.source : Buffer.from(result.source as ArrayBuffer).toString('utf8');
+            const js = this.stripped(shown, url);
+            if (js !== undefined) result = { ...result, format: 'module', source: js };
+          }
+          const register = (plan: Omit<ModulePlan, 'code'>) => this.register({ ...plan, code: undefined });
+          return instrumentEsm(url, result, this.config, (count) => Atomics.add(this.ids, 0, count), register, shown);
+        },
       });
       return;
     }
@@ -119,11 +143,31 @@ export class ProbeAgent {
     const original = proto._compile;
     const agent = this;
     proto._compile = function (this: unknown, content: string, filename: string, ...rest: unknown[]) {
+      // Instrumented by the load hook already (its source is what node compiles now).
+      if (agent.instrumentedByHook.delete(filename)) return original.call(this, content, filename, ...rest);
+      // Node 23+ passes a format; TypeScript that node strips itself comes before stripping (see typescript.ts).
+      if (typeof rest[0] === 'string' && /(^|-)typescript$/.test(rest[0])) {
+        const js = agent.stripped(content, filename);
+        // Under load hooks node has stripped it already (and strips again, which changes nothing): show the file's text.
+        const shown = strippedFrom(content, filename) ?? content;
+        if (js !== undefined) return original.call(this, agent.instrumentCommonJs(js, filename, shown), filename, 'commonjs', ...rest.slice(1));
+      }
       return original.call(this, agent.instrumentCommonJs(content, filename), filename, ...rest);
     };
   }
 
-  private instrumentCommonJs(content: string, filename: string): string {
+  /** TypeScript stripped as node would, or undefined (left to node, uninstrumented) where it cannot be. */
+  stripped(source: string, file: string): string | undefined {
+    if (this.stopped || !isProgramScript(file, this.config.includeNodeModules)) return undefined;
+    try {
+      return stripTypes(source);
+    } catch (err) {
+      this.warnings.push(`could not instrument ${file}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private instrumentCommonJs(content: string, filename: string, shownText = strippedFrom(content, filename)): string {
     if (this.stopped || typeof content !== 'string' || !isProgramScript(filename, this.config.includeNodeModules)) return content;
     try {
       const plan = planModule({
@@ -132,6 +176,7 @@ export class ProbeAgent {
         isModule: false,
         selection: this.config.selection,
         reserveIds: (count) => Atomics.add(this.ids, 0, count),
+        shownText,
       });
       this.register(plan);
       return plan.code ?? content;
@@ -257,6 +302,22 @@ export class ProbeAgent {
 function openTrace(file: string): number | undefined {
   try {
     return fs.openSync(file, 'w');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The TypeScript a CommonJS module's JavaScript was stripped from by node itself (Node 24 strips before
+ * `_compile` under load hooks): the file on disk, when its lines are the JavaScript's. Tables show what the user
+ * wrote.
+ */
+function strippedFrom(content: string, filename: string): string | undefined {
+  if (!/\.[cm]?tsx?$/.test(filename) || !nodeStripsTypes()) return undefined;
+  try {
+    const text = fs.readFileSync(filename, 'utf8');
+    // Node may append a `//# sourceURL` line to what it stripped.
+    return text !== content && text.split('\n').length <= content.split('\n').length ? text : undefined;
   } catch {
     return undefined;
   }
