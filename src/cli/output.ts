@@ -1,5 +1,6 @@
 /** Options and output shared by the commands that print a line table. */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors';
 import type { ProfileResult } from '../model/types';
@@ -27,10 +28,16 @@ export function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
     }) as Argv<T & OutputArgs>;
 }
 
-export function writeResult(result: ProfileResult, args: OutputArgs): void {
+/** Every output option checked before anything runs: a bad one must not cost the user the profile. */
+export function checkOutputArgs(args: OutputArgs): void {
   if (!Number.isInteger(args.precision) || args.precision < 0 || args.precision > 9) {
     throw new UsageError(`--precision takes a whole number from 0 to 9, got ${args.precision}`);
   }
+  for (const file of [args.output, args.json]) if (file) checkWritable(file);
+}
+
+export function writeResult(result: ProfileResult, args: OutputArgs): void {
+  checkOutputArgs({ ...args, output: undefined, json: undefined });
   const text = renderText(result, { unit: args.unit, precision: args.precision });
   // The tables first: if a file cannot be written after all, what was gathered is still on the terminal.
   if (args.output) writeFile(args.output, text);
@@ -38,13 +45,36 @@ export function writeResult(result: ProfileResult, args: OutputArgs): void {
   if (args.json) writeFile(args.json, renderJson(result));
 }
 
+/**
+ * Writes to a temporary file beside the target and renames it over: a full disk or a crash leaves the previous file
+ * as it was, never a truncated one.
+ */
 export function writeFile(file: string, content: string): void {
+  const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(file, content);
+    fs.writeFileSync(temporary, content);
+    fs.renameSync(temporary, file);
   } catch (err) {
+    fs.rmSync(temporary, { force: true });
     throw new UsageError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
+
+/** Refuses an output path that cannot be written before the script runs, not after. */
+export function checkWritable(file: string): void {
+  const full = path.resolve(file);
+  const existing = fs.statSync(full, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) throw new UsageError(`cannot write ${file}: it is a directory; name a file`);
+  const target = existing ? full : path.dirname(full);
+  try {
+    fs.accessSync(target, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(
+      existing ? `cannot write ${file}: permission denied` : `cannot write ${file}: ${target} does not exist or is not writable`,
+    );
+  }
+}
+
 
 /** A size option (`--max-peak 200MiB`), or one line saying what is wrong with it. */
 export function sizeOption(name: string, text: string): number {

@@ -184,3 +184,24 @@ test('--line on a TypeScript line outside any function says so, in one line, exi
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^lineprof: --line \S+store\.ts:1 matched no function: that line is not inside a function\n$/);
 });
+
+test('output options are checked before the script runs: a bad --precision costs no profile', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-options-'));
+  const ran = path.join(dir, 'ran');
+  const script = path.join(dir, 'side-effect.js');
+  fs.writeFileSync(script, `// @profile\nfunction f() { require('node:fs').writeFileSync(${JSON.stringify(ran)}, 'x'); }\nf();\n`);
+  const r = await runCli(['run', '--precision', '1.5', script]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^lineprof: --precision takes a whole number from 0 to 9, got 1\.5\n$/);
+  assert.ok(!fs.existsSync(ran), 'the script did not run');
+});
+
+test('--json replaces a result file whole (written beside it, then renamed), leaving nothing else', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-atomic-'));
+  const json = path.join(dir, 'result.json');
+  fs.writeFileSync(json, 'an older result');
+  const r = await runCli(['run', '--json', json, 'fixtures/targets/call-out.js']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(fs.readFileSync(json, 'utf8')).schemaVersion, 1);
+  assert.deepEqual(fs.readdirSync(dir), ['result.json']);
+});

@@ -8,7 +8,7 @@ import { DEFAULT_GC_EVERY } from '../../run';
 import { DEFAULT_INSPECTOR } from '../../target/endpoint';
 import { liveView, progressLine } from '../live-view';
 import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
-import { sizeOption, withOutputOptions, writeResult } from '../output';
+import { checkOutputArgs, sizeOption, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
 
 interface AttachArgs extends OutputArgs {
@@ -92,6 +92,7 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
       process.stdout.write(renderListing(label, scripts));
       return;
     }
+    checkOutputArgs(args);
     const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();

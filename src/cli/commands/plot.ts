@@ -9,7 +9,7 @@ import { renderSvg } from '../../plot/svg';
 import { parseResultJson } from '../../report/json';
 import { parseUsageJson } from '../../usage/model';
 import { writeFile } from '../output';
-import { checkWritable } from './run';
+import { checkWritable } from '../output';
 
 interface PlotArgs {
   file: string;

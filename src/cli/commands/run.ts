@@ -1,15 +1,12 @@
 /** `lineprof run [options] <script> [args…]`: like `python -m memory_profiler script.py`. */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../errors';
 import { COLUMNS } from '../../report/columns';
 import { DEFAULT_GC_EVERY, describeExit, startRun } from '../../run';
-import type { RunHandle } from '../../run';
 import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
-import { sizeOption, withOutputOptions, writeResult } from '../output';
+import { checkOutputArgs, sizeOption, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
+import { exitStatus, forwardSignals } from '../signals';
 
 interface RunArgs extends OutputArgs {
   script: string;
@@ -88,7 +85,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
         .epilog(`Columns of the table:\n${COLUMN_HELP}\n\nMarks: a \`// @profile\` comment on the line directly above a function (or \`/* @profile */\` just before it).`),
     ) as Argv<RunArgs>,
   handler: async (args) => {
-    for (const file of [args.output, args.json]) if (file) checkWritable(file);
+    checkOutputArgs(args);
     const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
     if (!Number.isInteger(args['gc-every']) || args['gc-every'] < 0) {
       throw new UsageError(`--gc-every takes a whole number from 0, got ${args['gc-every']}`);
@@ -123,47 +120,4 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
   },
 });
 
-/**
- * Ctrl-C in a terminal reaches the script too (same process group), and the agent there sends its report before the
- * script ends. A SIGINT sent to lineprof alone is forwarded if the script is still running shortly after; a second
- * one forwards SIGTERM, a third SIGKILL. SIGTERM and SIGHUP are forwarded at once.
- */
-export function forwardSignals(handle: Pick<RunHandle, 'kill'>): () => void {
-  let interrupts = 0;
-  const onInterrupt = (): void => {
-    interrupts++;
-    if (interrupts === 1) setTimeout(() => handle.kill('SIGINT'), 500).unref();
-    else handle.kill(interrupts === 2 ? 'SIGTERM' : 'SIGKILL');
-  };
-  const onTerm = (): void => handle.kill('SIGTERM');
-  const onHup = (): void => handle.kill('SIGHUP');
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onTerm);
-  process.on('SIGHUP', onHup);
-  return () => {
-    process.removeListener('SIGINT', onInterrupt);
-    process.removeListener('SIGTERM', onTerm);
-    process.removeListener('SIGHUP', onHup);
-  };
-}
 
-/** The script's own status; a script killed by a signal gives 128 + its number, as a shell reports it. */
-export function exitStatus(exit: { code: number | null; signal: NodeJS.Signals | null }): number {
-  if (exit.signal) return 128 + (os.constants.signals[exit.signal] ?? 0);
-  return exit.code ?? 1;
-}
-
-/** Refuses an output path that cannot be written before the script runs, not after. */
-export function checkWritable(file: string): void {
-  const full = path.resolve(file);
-  const existing = fs.statSync(full, { throwIfNoEntry: false });
-  if (existing?.isDirectory()) throw new UsageError(`cannot write ${file}: it is a directory; name a file`);
-  const target = existing ? full : path.dirname(full);
-  try {
-    fs.accessSync(target, fs.constants.W_OK);
-  } catch {
-    throw new UsageError(
-      existing ? `cannot write ${file}: permission denied` : `cannot write ${file}: ${target} does not exist or is not writable`,
-    );
-  }
-}

@@ -10,7 +10,8 @@ import type { UsageResult } from '../../usage/model';
 import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from '../../usage/sample-usage';
 import type { UsageOptions } from '../../usage/sample-usage';
 import { sizeOption, writeFile } from '../output';
-import { checkWritable, exitStatus, forwardSignals } from './run';
+import { checkWritable } from '../output';
+import { exitStatus, forwardSignals } from '../signals';
 
 interface UsageArgs {
   target?: string;
