@@ -160,13 +160,53 @@ async function findInspector(ports: number[]): Promise<string | undefined> {
   return undefined;
 }
 
-function isNodeProcess(pid: number): boolean {
+/**
+ * Whether the process runs a Node.js binary: SIGUSR1 opens Node's inspector, but ends most other programs, so the
+ * executable itself is checked (it holds Node's inspector and its `_debugProcess` binding), not its name.
+ */
+export function isNodeProcess(pid: number): boolean {
+  let exe: string;
   try {
-    const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-    return /node/i.test(exe) || /node/i.test(cmd);
+    exe = fs.readlinkSync(`/proc/${pid}/exe`);
   } catch {
-    return true; // no /proc, or not allowed to read it: let the inspector decide
+    throw new TargetError(
+      `cannot tell whether process ${pid} is Node.js (its executable is not readable here): start it with --inspect and attach by host:port`,
+    );
+  }
+  return fileHoldsAll(`/proc/${pid}/exe`, NODE_BINARY_MARKERS) ?? fileHoldsAll(exe, NODE_BINARY_MARKERS) ?? false;
+}
+
+const NODE_BINARY_MARKERS = ['_debugProcess', 'Debugger listening on'];
+
+/** Whether the file contains every marker (read in chunks); undefined when it cannot be read. */
+function fileHoldsAll(file: string, markers: string[]): boolean | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const wanted = markers.map((m) => Buffer.from(m));
+    const found = new Set<number>();
+    const overlap = Math.max(...wanted.map((w) => w.length));
+    const chunk = Buffer.alloc(1 << 20);
+    let carry = 0;
+    let position = 0;
+    for (;;) {
+      const read = fs.readSync(fd, chunk, carry, chunk.length - carry, position);
+      if (read === 0) return false;
+      position += read;
+      const view = chunk.subarray(0, carry + read);
+      wanted.forEach((w, i) => {
+        if (!found.has(i) && view.includes(w)) found.add(i);
+      });
+      if (found.size === wanted.length) return true;
+      carry = Math.min(overlap, view.length);
+      view.copy(chunk, 0, view.length - carry);
+    }
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

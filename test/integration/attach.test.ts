@@ -153,6 +153,11 @@ test('attaching while another debugger client is connected works, and leaves tha
 test('attach errors are one line: nothing listening, not an inspector, remote address, no such PID, a refusing ws URL, not Node', async () => {
   const server = await startServer({ inspect: false });
   const notNode = spawn('sleep', ['30'], { stdio: 'ignore' });
+  // A program whose path says "node" but is not Node: SIGUSR1 would end it, so lineprof must not send one.
+  const named = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-nodelike-')), 'node');
+  fs.copyFileSync('/bin/sleep', named);
+  fs.chmodSync(named, 0o755);
+  const nodeLike = spawn(named, ['30'], { stdio: 'ignore' });
   try {
     const cases: Array<[string[], RegExp]> = [
       [['attach', '127.0.0.1:1'], /^lineprof: nothing is listening on 127\.0\.0\.1:1: start the program with node --inspect/],
@@ -161,6 +166,7 @@ test('attach errors are one line: nothing listening, not an inspector, remote ad
       [['attach', '--pid', '999999999'], /there is no process with PID 999999999/],
       [['attach', 'ws://127.0.0.1:1/00000000-0000-0000-0000-000000000000'], /could not connect to the inspector at ws:\/\/127\.0\.0\.1:1/],
       [['attach', '--pid', String(notNode.pid)], new RegExp(`process ${notNode.pid} is not a Node\\.js process`)],
+      [['attach', '--pid', String(nodeLike.pid)], new RegExp(`process ${nodeLike.pid} is not a Node\\.js process`)],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(args);
@@ -170,7 +176,11 @@ test('attach errors are one line: nothing listening, not an inspector, remote ad
       assert.match(lines[0]!, message);
     }
   } finally {
+    // Still running: nothing was sent to it.
+    assert.equal(nodeLike.exitCode, null);
+    assert.equal(nodeLike.signalCode, null);
     notNode.kill();
+    nodeLike.kill();
     await server.stop();
   }
 });
