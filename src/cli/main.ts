@@ -13,6 +13,12 @@ import { plotCommand } from './commands/plot';
 
 export async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose');
+  // A reader that stops reading (`lineprof run app.js | head`) is no error of lineprof's: the tables it did not take
+  // are dropped, and the exit status stays the script's.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit();
+  });
   try {
     const { lineprof, script } = splitRunArgv(argv);
     await yargs(lineprof)

@@ -28,6 +28,8 @@ import type { UsageResult, UsageSample, UsageSpan } from './model';
 
 /** The shortest interval: below it the samples themselves would be most of what the target does. */
 export const MIN_INTERVAL_SECONDS = 0.005;
+/** Node's timers take at most 2^31 - 1 ms (~24.8 days); a longer one fires at once. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 export const DEFAULT_INTERVAL_SECONDS = 0.1;
 
 export interface UsageOptions {
@@ -67,11 +69,11 @@ export interface UsageHandle {
 
 export function sampleUsage(options: UsageOptions): UsageHandle {
   const interval = options.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS;
-  if (!(interval >= MIN_INTERVAL_SECONDS)) {
-    throw new UsageError(`--interval must be at least ${MIN_INTERVAL_SECONDS} s, got ${interval}`);
+  if (!(interval >= MIN_INTERVAL_SECONDS && interval <= MAX_TIMER_SECONDS)) {
+    throw new UsageError(`--interval must be from ${MIN_INTERVAL_SECONDS} to ${MAX_TIMER_SECONDS} s, got ${interval}`);
   }
-  if (options.timeoutSeconds !== undefined && !(options.timeoutSeconds > 0)) {
-    throw new UsageError(`--timeout must be a positive number of seconds, got ${options.timeoutSeconds}`);
+  if (options.timeoutSeconds !== undefined && !(options.timeoutSeconds > 0 && options.timeoutSeconds <= MAX_TIMER_SECONDS)) {
+    throw new UsageError(`--timeout must be a positive number of seconds up to ${MAX_TIMER_SECONDS}, got ${options.timeoutSeconds}`);
   }
   const given = [options.script !== undefined, options.pid !== undefined, options.address !== undefined].filter(Boolean);
   if (given.length !== 1) throw new UsageError('lineprof usage needs one of: a script, --pid PID, or host:port');

@@ -205,3 +205,29 @@ test('--json replaces a result file whole (written beside it, then renamed), lea
   assert.equal(JSON.parse(fs.readFileSync(json, 'utf8')).schemaVersion, 1);
   assert.deepEqual(fs.readdirSync(dir), ['result.json']);
 });
+
+test('lineprof run … | head: a reader that stops reading ends lineprof quietly (no stack), with the script\'s status', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync('bash', ['-c', `node ${JSON.stringify(path.join(__dirname, '..', '..', '..', 'bin', 'lineprof.js'))} run fixtures/targets/call-out.js | head -c 10 > /dev/null; echo "status \${PIPESTATUS[0]}" >&2`], {
+    cwd: path.join(__dirname, '..', '..', '..'),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.doesNotMatch(r.stderr, /EPIPE|at writeResult|Unhandled/);
+  assert.match(r.stderr, /status 0/);
+});
+
+test('numbers out of range are one line and exit 2 before anything runs: --gc-every 0.5, --interval/--timeout/--duration 1e9', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['attach', '--gc-every', '0.5', '127.0.0.1:1'], /^lineprof: --gc-every takes a whole number from 0, got 0\.5\n$/],
+    [['usage', '--interval', '1e9', 'fixtures/allocate.js'], /^lineprof: --interval must be from 0\.005 to 2147483 s, got 1000000000\n$/],
+    [['usage', '--timeout', '1e9', 'fixtures/allocate.js'], /^lineprof: --timeout must be a positive number of seconds up to 2147483, got 1000000000\n$/],
+    [['attach', '--duration', '1e9', '127.0.0.1:1'], /^lineprof: --duration takes a number of seconds above 0, up to 2147483\n$/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, expected);
+    assert.equal(r.stdout, '');
+  }
+});

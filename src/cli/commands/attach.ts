@@ -4,6 +4,7 @@ import { attachProfile, listTarget } from '../../attach';
 import type { ScriptListing } from '../../agent/agent';
 import type { AttachEnd } from '../../attach';
 import { UsageError } from '../../errors';
+import { MAX_TIMER_SECONDS } from '../../usage/sample-usage';
 import { DEFAULT_GC_EVERY } from '../../run';
 import { DEFAULT_INSPECTOR } from '../../target/endpoint';
 import { liveView, progressLine } from '../live-view';
@@ -76,7 +77,9 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         .example('$0 attach --pid 4242 -f handleRequest --calls 100', 'open the inspector of process 4242'),
     ) as Argv<AttachArgs>,
   handler: async (args) => {
-    if (args.duration !== undefined && !(args.duration > 0)) throw new UsageError('--duration takes a number of seconds above 0');
+    if (args.duration !== undefined && !(args.duration > 0 && args.duration <= MAX_TIMER_SECONDS)) {
+      throw new UsageError(`--duration takes a number of seconds above 0, up to ${MAX_TIMER_SECONDS}`);
+    }
     if (args.calls !== undefined && !(Number.isInteger(args.calls) && args.calls > 0)) {
       throw new UsageError('--calls takes a whole number above 0');
     }
@@ -93,6 +96,9 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
       return;
     }
     checkOutputArgs(args);
+    if (!Number.isInteger(args['gc-every']) || args['gc-every'] < 0) {
+      throw new UsageError(`--gc-every takes a whole number from 0, got ${args['gc-every']}`);
+    }
     const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
