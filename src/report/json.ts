@@ -25,6 +25,11 @@ export function parseResultJson(text: string, origin: string): ProfileResult {
     );
   }
   v.functions.forEach((fn, i) => checkFunction(fn, `${origin}: functions[${i}]`));
+  (v.timeline ?? []).forEach((point, i) => {
+    if (!Array.isArray(point) || !point.every((n) => typeof n === 'number' && Number.isFinite(n))) {
+      throw new ResultFileError(`${origin}: timeline[${i}] is not two finite numbers: not a lineprof result`);
+    }
+  });
   // Results saved before suspensions were reported have no such fields: nothing was suspended in them.
   for (const fn of v.functions) for (const line of fn.lines) {
     line.suspensions ??= 0;
@@ -54,8 +59,9 @@ function checkFunction(fn: unknown, where: string): void {
 function checkFields(value: unknown, fields: Record<string, string>, where: string): void {
   if (!value || typeof value !== 'object') throw new ResultFileError(`${where} is not an object: not a lineprof result`);
   for (const [field, type] of Object.entries(fields)) {
-    if (typeof (value as Record<string, unknown>)[field] !== type) {
-      throw new ResultFileError(`${where} has no ${type} ${field}: not a lineprof result`);
-    }
+    const v = (value as Record<string, unknown>)[field];
+    if (typeof v !== type) throw new ResultFileError(`${where} has no ${type} ${field}: not a lineprof result`);
+    // JSON reads 1e309 as Infinity.
+    if (type === 'number' && !Number.isFinite(v)) throw new ResultFileError(`${where}.${field} is not a finite number: not a lineprof result`);
   }
 }

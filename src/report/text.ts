@@ -13,7 +13,7 @@ export function renderText(result: ProfileResult, format: ByteFormat): string {
   let lastFile = '';
   for (const fn of result.functions) {
     if (fn.file !== lastFile) {
-      out.push(`Filename: ${fn.file}`, '');
+      out.push(`Filename: ${printable(fn.file)}`, '');
       lastFile = fn.file;
     }
     out.push(...renderFunction(fn, format), '');
@@ -60,7 +60,7 @@ export function renderFunction(fn: FunctionProfile, format: ByteFormat): string[
     '   Line Contents';
   const rows = fn.lines.map((line) => renderLine(line, format, suspended));
   return [
-    `Function: ${fn.name} (lines ${fn.startLine}-${fn.endLine}): ${callText}`,
+    `Function: ${printable(fn.name)} (lines ${fn.startLine}-${fn.endLine}): ${callText}`,
     '',
     header,
     '='.repeat(header.length),
@@ -84,7 +84,7 @@ function renderLine(line: LineProfile, format: ByteFormat, suspendedColumn: bool
     pad(ran ? String(line.occurrences) : '', 13, 'right') +
     (suspendedColumn ? pad(suspendedCell(line, format), NUM_WIDTH + 6, 'right') : '') +
     '   ' +
-    line.content
+    printable(line.content)
   ).trimEnd();
 }
 
@@ -95,4 +95,13 @@ function suspendedCell(line: LineProfile, format: ByteFormat): string {
 
 function pad(text: string, width: number, align: 'left' | 'right'): string {
   return align === 'right' ? text.padStart(width) : text.padEnd(width);
+}
+
+/**
+ * Text from the program or a result file, safe for a terminal: control characters (an escape sequence could move
+ * the cursor, retitle the window or hide lines) are shown as `\xNN` instead of being sent raw.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
 }

@@ -165,5 +165,21 @@ export function parseUsageJson(value: unknown, origin: string): UsageResult {
   if (v.schemaVersion !== USAGE_SCHEMA_VERSION) {
     throw new Error(`${origin} has usage schema version ${String(v.schemaVersion)}; this lineprof reads ${USAGE_SCHEMA_VERSION}`);
   }
+  // JSON reads 1e309 as Infinity: a number that is not finite would make a scale or a loop run away.
+  v.samples.forEach((sample, i) => {
+    for (const [field, n] of Object.entries(sample as unknown as Record<string, unknown>)) {
+      if (n !== undefined && n !== null && !(typeof n === 'number' && Number.isFinite(n))) {
+        throw new Error(`${origin}: samples[${i}].${field} is not a finite number: not a lineprof usage result`);
+      }
+    }
+  });
+  v.spans.forEach((span, i) => {
+    for (const field of ['start', 'end', 'heapStart', 'heapEnd'] as const) {
+      const n = (span as unknown as Record<string, unknown>)[field];
+      if (n !== undefined && n !== null && !(typeof n === 'number' && Number.isFinite(n))) {
+        throw new Error(`${origin}: spans[${i}].${field} is not a finite number: not a lineprof usage result`);
+      }
+    }
+  });
   return v as UsageResult;
 }

@@ -231,3 +231,18 @@ test('numbers out of range are one line and exit 2 before anything runs: --gc-ev
     assert.equal(r.stdout, '');
   }
 });
+
+test('report of a result whose names and contents hold escape sequences prints them as \\xNN, never raw', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-escape-'));
+  const json = path.join(dir, 'result.json');
+  assert.equal((await runCli(['run', '--json', json, 'fixtures/targets/call-out.js'])).code, 0);
+  const result = JSON.parse(fs.readFileSync(json, 'utf8'));
+  result.functions[0].name = 'evil\u001b]0;owned\u0007';
+  result.functions[0].lines[0].content = '\u001b[2J\u001b[31mcleared';
+  fs.writeFileSync(json, JSON.stringify(result));
+  const r = await runCli(['report', json]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /\u001b|\u0007/);
+  assert.match(r.stdout, /Function: evil\\x1B\]0;owned\\x07 /);
+  assert.match(r.stdout, /\\x1B\[2J\\x1B\[31mcleared/);
+});

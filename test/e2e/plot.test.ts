@@ -187,3 +187,16 @@ function countWhere(image: Image, predicate: (p: ReturnType<typeof pixel>) => bo
   for (let y = 0; y < image.height; y++) for (let x = 0; x < image.width; x++) if (predicate(pixel(image, x, y))) n++;
   return n;
 }
+
+test('plot refuses a result holding a number JSON reads as Infinity (1e309): one line, nothing drawn', { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-inf-'));
+  const json = path.join(dir, 'usage.json');
+  assert.equal((await runCli(['usage', '--interval', '0.01', '--json', json, 'fixtures/allocate.js'])).code, 0);
+  const text = fs.readFileSync(json, 'utf8').replace(/"rss":\s*\d+/, '"rss": 1e309');
+  fs.writeFileSync(json, text);
+  const svg = path.join(dir, 'usage.svg');
+  const r = await runCli(['plot', json, '-o', svg]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /^lineprof: \S+usage\.json: samples\[\d+\]\.rss is not a finite number: not a lineprof usage result\n$/);
+  assert.ok(!fs.existsSync(svg));
+});
