@@ -124,6 +124,9 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       );
       attached = true;
     } catch (err) {
+      if (err instanceof TargetError && /lineprof run already attached/.test(err.message)) {
+        throw new TargetError(`${endpoint.label} runs under lineprof run, which profiles it already: attach to a program not run by lineprof`, 'busy');
+      }
       if (err instanceof TargetError && /already attached/.test(err.message)) {
         throw new TargetError(`${endpoint.label}: another lineprof is attached; detach it first`, 'busy');
       }

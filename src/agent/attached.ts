@@ -4,6 +4,7 @@
  * functions by name. The agent lives under a global symbol between calls; `finish` removes everything it added.
  */
 import type { AgentConfig, AgentReport } from '../model/types';
+import { PROBE_GLOBAL } from '../instrument/instrument';
 import { Agent, listScripts } from './agent';
 import type { ScriptListing } from './agent';
 
@@ -50,6 +51,8 @@ function current(): Agent {
 export function start(config: AgentConfig, progress?: ProgressChannel): { functions: number; warnings: string[] } {
   const holder = globalThis as Holder;
   if (holder[KEY]) throw new Error('another lineprof is already attached to this process');
+  // Two profilers in one process would each see the other's readings in the program's lines.
+  if (PROBE_GLOBAL in globalThis) throw new Error('this process is being profiled by lineprof run already attached');
   const agent = new Agent(config);
   const attached: Attached = { agent };
   holder[KEY] = attached;

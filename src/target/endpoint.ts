@@ -124,6 +124,9 @@ async function endpointOfPid(pid: number): Promise<Endpoint> {
     throw new TargetError(`there is no process with PID ${pid}`);
   }
   if (!isNodeProcess(pid)) throw new TargetError(`process ${pid} is not a Node.js process`);
+  if (runsUnderLineprof(pid)) {
+    throw new TargetError(`process ${pid} runs under lineprof run, which profiles it already: attach to a program not run by lineprof`, 'busy');
+  }
   const already = await findInspector(listeningPorts(pid));
   if (already) return { url: already, label: `PID ${pid}` };
   try {
@@ -177,6 +180,15 @@ export function isNodeProcess(pid: number): boolean {
 }
 
 const NODE_BINARY_MARKERS = ['_debugProcess', 'Debugger listening on'];
+
+/** A process `lineprof run` started has its request in its initial environment (the agent deletes it only later). */
+function runsUnderLineprof(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').some((v) => v.startsWith('LINEPROF_AGENT='));
+  } catch {
+    return false;
+  }
+}
 
 /** Whether the file contains every marker (read in chunks); undefined when it cannot be read. */
 function fileHoldsAll(file: string, markers: string[]): boolean | undefined {

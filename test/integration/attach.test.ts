@@ -274,3 +274,21 @@ test('attach to a TypeScript server run by tsx: its .ts lines, and an async hand
     await server.stop();
   }
 });
+
+test('attach --pid to a script under lineprof run is refused before anything is sent to it; the run goes on', { skip: os.platform() !== 'linux', timeout: 60_000 }, async () => {
+  const run = startCli(['run', 'fixtures/targets/long-running.js']);
+  try {
+    await waitFor(() => /ready \d+/.test(run.stdout()), 20_000);
+    const pid = Number(/ready (\d+)/.exec(run.stdout())![1]);
+    const r = await runCli(['attach', '--pid', String(pid), '--duration', '1']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^lineprof: process ${pid} runs under lineprof run, which profiles it already`));
+    // No inspector was opened in it (nothing listens but what it had), and it still runs.
+    assert.ok(isRunning(pid));
+    run.child.kill('SIGINT');
+    const done = await run.done;
+    assert.match(done.stdout, /Function: tick/);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
