@@ -133,6 +133,8 @@ export function startRun(options: RunOptions): RunHandle {
         'no-report',
       );
     }
+    // The program died without its exit handlers (out of memory, abort, SIGKILL): the last report it sent stands.
+    const cutShort = !report.final;
     const functions = buildFunctionProfiles(report);
     if (functions.length === 0) {
       if (exit.code !== 0 || exit.signal) {
@@ -149,6 +151,12 @@ export function startRun(options: RunOptions): RunHandle {
       throw new UsageError(`no marked function was found in the scripts the program loaded: ${NOTHING_MARKED}`, 'nothing-marked');
     }
     const warnings = warningsOf(report);
+    if (cutShort) {
+      warnings.unshift(
+        `the script ended (${describeExit(exit)}) before lineprof's final report: the figures are those of its last ` +
+          'report, at most a second before the end',
+      );
+    }
     const result: ProfileResult = {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'lineprof', version: VERSION },
@@ -164,6 +172,7 @@ export function startRun(options: RunOptions): RunHandle {
       stats: report.stats,
       warnings,
       timeline: timelineOf(report, startedAt),
+      ...(cutShort ? { cutShort } : {}),
     };
     return { result, exit };
   })();

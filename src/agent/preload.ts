@@ -71,6 +71,8 @@ function startSampler(intervalMs: number, fd: number): () => void {
 }
 
 const GO_AHEAD_TIMEOUT_MS = 10_000;
+/** How old the latest report may be when the program dies without its exit handlers. */
+const SNAPSHOT_EVERY_MS = 1000;
 
 /**
  * Waits (blocking) for the controller's go-ahead byte on the lifeline, which it sends once its websocket session is
@@ -109,6 +111,9 @@ function main(): void {
     leaveEsmRegistration(() => agent.registerEsmHook());
     send(config.channelFd, { type: 'ready', url: '', pid: process.pid });
     report = (final) => agent.report(final);
+    // A recent report where a fatal end (out of memory, abort, SIGKILL) cannot destroy it: the controller keeps the
+    // latest. Taken between the program's tasks; the probe engine's snapshot belongs to no line.
+    setInterval(() => send(config.channelFd, { type: 'report', report: agent.report(false) }), SNAPSHOT_EVERY_MS).unref();
   } else {
     const agent = new Agent(config);
     agent.start();

@@ -106,6 +106,8 @@ export interface AgentReport {
   spansDropped?: number;
   /** Lines mode: the JS heap in use over time, one point at most every few milliseconds of hits. */
   timeline?: Array<[t: number, heapInUse: number]>;
+  /** The program died without its exit handlers (out of memory, abort, SIGKILL): the figures of its last report. */
+  cutShort?: boolean;
 }
 
 export type AgentMessage =
@@ -182,4 +184,6 @@ export interface ProfileResult {
   warnings: string[];
   /** The JS heap in use over the session (seconds since it began, bytes), for `lineprof plot`. */
   timeline?: Array<[t: number, heapInUse: number]>;
+  /** The program died without its exit handlers (out of memory, abort, SIGKILL): the figures of its last report. */
+  cutShort?: boolean;
 }

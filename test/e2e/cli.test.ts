@@ -246,3 +246,18 @@ test('report of a result whose names and contents hold escape sequences prints t
   assert.match(r.stdout, /Function: evil\\x1B\]0;owned\\x07 /);
   assert.match(r.stdout, /\\x1B\[2J\\x1B\[31mcleared/);
 });
+
+test('a script that runs out of JS heap still gets its tables (its last report), exit 134, cut short said', { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-oom-'));
+  const json = path.join(dir, 'oom.json');
+  const r = await runCli(['run', '--node-arg=--max-old-space-size=96', '--json', json, 'fixtures/targets/oom.js']);
+  assert.equal(r.code, 134, r.stderr.split('\n').filter((l) => l.startsWith('lineprof')).join('\n'));
+  assert.match(r.stderr, /^lineprof: warning: the script ended \(killed by SIGABRT\) before lineprof's final report/m);
+  const result = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(result.cutShort, true);
+  const hoard = result.functions.find((f: { name: string }) => f.name === 'hoard');
+  assert.ok(hoard.calls >= 10, `${hoard.calls} calls in the last report`);
+  const chunk = hoard.lines.find((l: { content: string }) => l.content.includes('new Array(1e5)'));
+  // Each call's chunk, 800,048 B, as far as the last report saw (a report may have caught a call in the middle).
+  assert.ok(Math.abs(chunk.allocatedBytes - chunk.occurrences * 800_048) <= chunk.occurrences * 2048, `${chunk.allocatedBytes} B over ${chunk.occurrences}`);
+});
