@@ -27,7 +27,9 @@ test('// @profile marks declarations, arrows, expressions, class and object meth
     // on Node 24 (expression: 1,952 B), so the margin below is 512 B there.
     const size = f.lines.reduce((sum, l) => sum + l.allocatedBytes, 0) / calls;
     const below = NODE_MAJOR >= 22 ? 512 : 256;
-    assert.ok(size >= arrayOf(n) - below && size <= arrayOf(n) + 4096, `${name}: ${size} B per call, expected ~${arrayOf(n)}`);
+    // Above: first-call costs, and the rest of a young-generation page when the array did not fit in it (up to the
+    // array's own size; seen: +4,664 B on a 4,848 B array).
+    assert.ok(size >= arrayOf(n) - below && size <= 2 * arrayOf(n) + 4096, `${name}: ${size} B per call, expected ~${arrayOf(n)}`);
   }
   assert.ok(!outcome.result.functions.some((f) => f.name === 'Store.save' || f.name === 'byLine'));
 });
