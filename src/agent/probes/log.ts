@@ -46,7 +46,6 @@ interface GcFigures {
   sweptGrowth: number;
 }
 
-const NO_GC: GcFigures = { count: 0, freed: 0, codeFreed: 0, sweptGrowth: 0 };
 
 export interface ReadingSink {
   hit(probeId: number, token: number, reading: Reading): void;
@@ -80,8 +79,11 @@ export class LogReplay {
   private freed = 0;
   private gcs = 0;
   private external = 0;
-  /** Where the current interval started. */
-  private start: RawReading | undefined;
+  /** Where the current interval started (once `started`). */
+  private readonly start: RawReading = { used: 0, external: 0, code: 0, swept: 0 };
+  private started = false;
+  private readonly scratch: RawReading = { used: 0, external: 0, code: 0, swept: 0 };
+  private readonly gc: GcFigures = { count: 0, freed: 0, codeFreed: 0, sweptGrowth: 0 };
   /** lineprof's own garbage since the last collection: rebases add it; a GC frees it along with the program's. */
   private ownGarbage = 0;
   private last: Reading = { heap: 0, freed: 0, gcs: 0, external: 0, heapInUse: 0 };
@@ -91,29 +93,43 @@ export class LogReplay {
 
   /** Replays records [0, length) of a log. The replay's state carries over to the next call. */
   replay(ints: Int32Array, doubles: Float64Array, length: number): void {
+    // One object a reading, the one the attributor keeps; the rest in locals and the fields below (a replay runs
+    // over a million records a second in a hot loop: its garbage is the program's GC pressure).
+    const at = this.scratch;
     for (let i = 0; i < length; i += RECORD_INTS) {
       const id = ints[i]!;
       if (id === GC) continue; // taken with the record before it
       const d = i >> 1;
-      const at: RawReading = {
-        used: doubles[d + 1]!,
-        external: doubles[d + 2]!,
-        code: doubles[d + 3]!,
-        swept: doubles[d + 4]! + doubles[d + 5]!,
-      };
+      at.used = doubles[d + 1]!;
+      at.external = doubles[d + 2]!;
+      at.code = doubles[d + 3]!;
+      at.swept = doubles[d + 4]! + doubles[d + 5]!;
       if (id === REBASE) {
-        if (this.start) this.ownGarbage += Math.max(0, at.used - at.code - (this.start.used - this.start.code));
-        this.start = at;
+        if (this.started) this.ownGarbage += Math.max(0, at.used - at.code - (this.start.used - this.start.code));
+        this.setStart(at);
         continue;
       }
       const g = i + RECORD_INTS < length && ints[i + RECORD_INTS] === GC ? (i + RECORD_INTS) >> 1 : -1;
-      const gc: GcFigures = g < 0 ? NO_GC : { count: ints[i + RECORD_INTS + 1]!, freed: doubles[g + 1]!, codeFreed: doubles[g + 2]!, sweptGrowth: doubles[g + 3]! };
+      const gc = this.gc;
+      gc.count = g < 0 ? 0 : ints[i + RECORD_INTS + 1]!;
+      gc.freed = g < 0 ? 0 : doubles[g + 1]!;
+      gc.codeFreed = g < 0 ? 0 : doubles[g + 2]!;
+      gc.sweptGrowth = g < 0 ? 0 : doubles[g + 3]!;
       const reading = this.close(at, gc);
       if (id === MARK) continue;
       if (id === THROW) this.sink.thrown(ints[i + 1]!, reading);
       else this.sink.hit(id, ints[i + 1]!, reading);
     }
   }
+
+  private setStart(at: RawReading): void {
+    this.started = true;
+    this.start.used = at.used;
+    this.start.external = at.external;
+    this.start.code = at.code;
+    this.start.swept = at.swept;
+  }
+
 
   /** lineprof's own garbage not yet collected, as far as the log replayed so far shows. */
   get ownGarbageNow(): number {
@@ -126,7 +142,8 @@ export class LogReplay {
   }
 
   private close(at: RawReading, gc: GcFigures): Reading {
-    const start = this.start ?? at;
+    if (!this.started) this.setStart(at);
+    const start = this.start;
     const codeChange = at.code - start.code;
     // Old and trusted space's change outside collections: allocation; sweeping when it is a drop.
     const outside = at.swept - start.swept - gc.sweptGrowth;
@@ -166,7 +183,7 @@ export class LogReplay {
       this.heap += net;
     }
     this.external += at.external - start.external;
-    this.start = at;
+    this.setStart(at);
     this.last = {
       heap: this.heap,
       freed: this.freed,
