@@ -213,7 +213,20 @@ export function instrument(
           const line = lineOf(n.property.start);
           wrap(n.object.start, n.object.end, ...passValue(n.object, probe(n.property.start, line, ProbeKind.Statement)));
         }
-        for (const child of children(n)) visit(child, chain);
+        for (const child of children(n)) {
+          // `new X\n.Y()`: the callee of a `new` is not a value to pass through (that would construct the probe).
+          if (n.type === 'NewExpression' && child === n.callee) visitCallee(child, chain);
+          else visit(child, chain);
+        }
+      };
+      /** The callee of a `new`: its member chain stays as it is; what is inside it (arguments, computed keys) not. */
+      const visitCallee = (n: Node, inChain: boolean): void => {
+        if (n.type === 'MemberExpression') {
+          visitCallee(n.object, inChain);
+          if (n.computed) visit(n.property, inChain);
+        } else {
+          visit(n, inChain);
+        }
       };
       visit(root, false);
     };
@@ -485,19 +498,36 @@ function dotStartsLine(source: string, lineStarts: number[], objectEnd: number, 
 
 const PLACEHOLDER = new RegExp(`${ID}(\\d+)${ID}`, 'g');
 
+/** A character that would run into a neighbouring word (`return!0` must not become `return__lineprof…`). */
+const WORD_CHAR = /[\w$\u0080-\uffff]/;
+
 function render(source: string, lineStarts: number[], edits: Edit[], firstId: number): RenderedSource {
   const parts: string[] = [];
   const insertions: Array<[number, number]> = [];
+  let tail = '';
+  const insert = (at: number, length: number): void => {
+    const previous = insertions[insertions.length - 1];
+    if (previous && previous[0] === at) previous[1] += length;
+    else insertions.push([at, length]);
+  };
+  /** Appends a piece; a space goes first where it would otherwise join two words (the space is an insertion). */
+  const emit = (piece: string, at: number, inserted: boolean): void => {
+    if (piece.length === 0) return;
+    if (WORD_CHAR.test(tail) && WORD_CHAR.test(piece[0]!)) {
+      parts.push(' ');
+      insert(at, 1);
+    }
+    parts.push(piece);
+    tail = piece[piece.length - 1]!;
+    if (inserted) insert(at, piece.length);
+  };
   let last = 0;
   for (const edit of edits) {
-    const text = edit.text.replace(PLACEHOLDER, (_, k: string) => String(firstId + Number(k)));
-    parts.push(source.slice(last, edit.at), text);
+    emit(source.slice(last, edit.at), last, false);
+    emit(edit.text.replace(PLACEHOLDER, (_, k: string) => String(firstId + Number(k))), edit.at, true);
     last = edit.at;
-    const previous = insertions[insertions.length - 1];
-    if (previous && previous[0] === edit.at) previous[1] += text.length;
-    else insertions.push([edit.at, text.length]);
   }
-  parts.push(source.slice(last));
+  emit(source.slice(last), last, false);
   const code = parts.join('');
   assertSameLines(source, code, lineStarts.length);
   return { code, insertions };

@@ -333,7 +333,8 @@ function isMarkedAtEndOfFirstLine(body: AnyNode, markers: acorn.Comment[], sourc
 /** Whether only white space stands between the start of the comment's line and the comment. */
 function standsOnItsOwnLine(c: acorn.Comment, source: string): boolean {
   let i = c.start - 1;
-  while (i >= 0 && (source[i] === ' ' || source[i] === '\t')) i--;
+  // A byte-order mark before the first line is no code.
+  while (i >= 0 && (source[i] === ' ' || source[i] === '\t' || source[i] === '\uFEFF')) i--;
   return i < 0 || source[i] === '\n' || source[i] === '\r';
 }
 

@@ -1136,3 +1136,21 @@ describe('instrument: every function of real files', () => {
     checkCalls(rec.calls, result.probes, 0, false);
   });
 });
+
+describe('instrument: what real code looks like (found by a hostile tester)', () => {
+  test('a keyword right against its operand (minified code, tsx output): return!0, yield!1, await!1, return`…`', async () => {
+    const src = [
+      'function f(a){if(a)return!0;return"no"}',
+      'function* g(){yield!1}',
+      'async function h(){const x=await!1;return x}',
+      'function t(){return`x${1}`}',
+      'async function all(){return [f(1), [...g()], await h(), t()]}',
+    ].join('\n');
+    await sameBehaviour(src, 'all()');
+  });
+
+  test('`new X` with its member chain going on on the next line is constructed as it was', async () => {
+    const src = ['function make() {', '  const C = { Inner: class { constructor() { this.v = 7; } } };', '  const o = new C', '    .Inner();', '  return o.v;', '}'].join('\n');
+    await sameBehaviour(src, 'make()');
+  });
+});

@@ -6,7 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { columnShiftsOf } from '../../instrument/columns';
-import { instrument, ProbeKind } from '../../instrument/instrument';
+import { instrument, PROBE_GLOBAL, ProbeKind, TOKEN_VARIABLE } from '../../instrument/instrument';
 import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../../selection/find-functions';
 import type { ParsedSource } from '../../selection/find-functions';
 import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../../selection/selectors';
@@ -103,6 +103,8 @@ export function planModule(request: PlanRequest): ModulePlan {
     columnShifts: [],
     warnings: [],
   };
+  // Node 22+ may hand a module to the hooks twice (`require` of an ES module): it is instrumented once.
+  if (source.includes(`var ${TOKEN_VARIABLE}=${PROBE_GLOBAL}.e(`)) return plan;
   const view = originalView(source, file, plan.warnings);
   if (!mayContainSelection(source, file, spec) && !(view && viewMayContainSelection(view, spec))) return plan;
   let parsed: ParsedSource;
