@@ -168,9 +168,16 @@ export class ProbeAttributor {
     const parked = [...this.calls.values()].filter((call) => !call.onStack);
     for (const call of [...[...this.stack].reverse(), ...parked]) {
       this.functions[call.fn]!.openCalls++;
-      if (call.maySuspend) this.chargeSuspended(call, reading);
-      else this.charge(call, reading, false);
-      this.close(call, reading, false);
+      if (call.maySuspend) {
+        // Suspended to the end: a generator left by `break` or return() (which runs no probe of its own), an await
+        // that never settled. What ran since is the rest of the program, not what the call waited for: the
+        // suspension is counted, its bytes are not.
+        this.lineStats(call.fn, call.line).suspensions++;
+        this.close(call, call.at, false);
+      } else {
+        this.charge(call, reading, false);
+        this.close(call, reading, false);
+      }
     }
     this.last = undefined;
   }

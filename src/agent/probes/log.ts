@@ -8,7 +8,8 @@
  *                                                                memory, and the used size of code, old and trusted
  *                                                                space
  *   [THROW, token, …the same]               a call threw out of its function
- *   [REBASE, 0, …]                          the next interval starts here: lineprof's own work came in between
+ *   [REBASE, n, …]                          the next interval starts here: lineprof's own work came in between,
+ *                                           during which n collections ran
  *   [MARK, 0, …]                            a reading of lineprof's own that closes the running interval (a report
  *                                           while the program runs, the end): no call is charged
  *   [GC, count, freed, code freed, old+trusted change, 0, 0]
@@ -105,6 +106,8 @@ export class LogReplay {
       at.code = doubles[d + 3]!;
       at.swept = doubles[d + 4]! + doubles[d + 5]!;
       if (id === REBASE) {
+        // A collection in lineprof's own work (its token slot counts them) freed lineprof's garbage.
+        if (ints[i + 1]! > 0) this.ownGarbage = 0;
         if (this.started) this.ownGarbage += Math.max(0, at.used - at.code - (this.start.used - this.start.code));
         this.setStart(at);
         continue;

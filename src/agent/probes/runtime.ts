@@ -92,6 +92,8 @@ export class ProbeRuntime {
   private readonly space32: Int32Array;
   private readonly spaceUsedIndex: number;
   readonly probes: ProbeFunctions;
+  /** Collections that ran in lineprof's own work since the last rebase. */
+  private collectedInGap = 0;
 
   /**
    * `onSlow`: called in every slow probe (a long interval, a full log) with the heap's used size less code space at
@@ -208,7 +210,9 @@ export class ProbeRuntime {
     this.state[6]!++;
     this.state[0] = 0;
     this.sink(this.ints, this.doubles, length);
-    this.gcProfiler.stop();
+    // Collections during the flush are lineprof's: not the program's, but they freed lineprof's garbage (the rebase
+    // says so).
+    this.collectedInGap += this.gcProfiler.stop()?.statistics.length ?? 0;
     this.gcProfiler.start();
   }
 
@@ -267,6 +271,8 @@ export class ProbeRuntime {
   /** A fresh reading that starts the next interval. Nothing may run after it inside the probe. */
   private rebase(): void {
     this.writeReading(REBASE);
+    this.ints[this.state[0]! - RECORD_INTS + 1] = this.collectedInGap;
+    this.collectedInGap = 0;
     this.clock.hrtime();
     this.state[2] = this.clock.values[1]!;
     this.state[3] = this.clock.values[2]!;
