@@ -173,7 +173,7 @@ export class Agent {
       warnings: [...this.warnings, ...this.recorderWarnings()],
       final,
       ...this.spans?.report(),
-      ...(this.spans ? {} : { timeline: this.recorder.timelinePoints() }),
+      ...(this.spans ? {} : { timeline: this.recorder.timeline.points() }),
     };
     if (final) {
       if (this.recorder.trace) Object.assign(report, { trace: this.recorder.trace, traceLines: this.locationLines });

@@ -21,6 +21,7 @@ import { createContext, runInContext } from 'node:vm';
 import * as v8 from 'node:v8';
 import type { Attributor, Reading } from '../attribution/attributor';
 import { clockBinding, heapBinding } from './heap-reader';
+import { HeapTimeline } from './timeline';
 import type { HeapBinding } from './heap-reader';
 
 interface GcStatistics {
@@ -102,8 +103,6 @@ const OLD_SPACE_BUFFER = 256 * 1024;
 const OLD_SPACE_JUMP = 8 * 1024;
 /** A calibration sample this far above the last estimate, or below zero, is not a condition's cost (see calibrationHit). */
 const CALIBRATION_OUTLIER = 32 * 1024;
-const TIMELINE_STEP_MS = 5;
-const TIMELINE_POINTS = 20_000;
 const END_USED = 0;
 const END_EXTERNAL = 1;
 const END_OLD = 2;
@@ -462,46 +461,10 @@ export class Recorder {
     }
     const reading = this.reading(hit.used, 0, 0);
     this.attributor.hit(hit.id, hit.depth, reading);
-    this.recordTimeline(reading.heapInUse);
+    this.timeline.add(reading.heapInUse);
   }
 
-  /**
-   * The heap in use over time, for `lineprof plot`: a point at a hit at most every TIMELINE_STEP_MS; past
-   * TIMELINE_POINTS, every other point goes and the step doubles, so a long session keeps its whole span.
-   */
-  private timelineStep = TIMELINE_STEP_MS;
-  private lastTimelineAt = -Infinity;
-  readonly timeline: Array<[number, number]> = [];
-
-  /**
-   * The latest hit's point when the step left it out (time 0: none), so that a session shorter than one step still
-   * ends where it ended. A typed array: a new pair per hit would be young garbage at every hit.
-   */
-  private readonly latest = new Float64Array(2);
-
-  /** The timeline with the latest hit's point at its end. */
-  timelinePoints(): Array<[number, number]> {
-    const points = this.timeline.slice();
-    if (this.latest[0]! > 0) points.push([this.latest[0]!, this.latest[1]!]);
-    return points;
-  }
-
-  private recordTimeline(heapInUse: number): void {
-    const t = performance.timeOrigin + performance.now();
-    if (t - this.lastTimelineAt < this.timelineStep) {
-      this.latest[0] = t;
-      this.latest[1] = heapInUse;
-      return;
-    }
-    this.latest[0] = 0;
-    this.lastTimelineAt = t;
-    this.timeline.push([t, heapInUse]);
-    if (this.timeline.length >= TIMELINE_POINTS) {
-      for (let i = 0, j = 0; i < this.timeline.length; i += 2, j++) this.timeline[j] = this.timeline[i]!;
-      this.timeline.length = TIMELINE_POINTS / 2;
-      this.timelineStep *= 2;
-    }
-  }
+  readonly timeline = new HeapTimeline();
 
   /**
    * Measures what one breakpoint hit costs beyond its condition (V8's own bookkeeping on entering and leaving the

@@ -234,8 +234,8 @@ export class ProbeAgent {
     this.drainPlans();
     if (final) {
       this.attributor.finish(this.replay.current);
-      // The session's last moment, whatever the step: a short run still ends where it ended.
-      this.timeline.add(this.replay.current.heapInUse, true);
+      // The session's last moment: a short run still ends where it ended.
+      this.timeline.add(this.replay.current.heapInUse);
     }
     const stats = this.attributor.snapshot();
     const spec = this.config.selection;
@@ -282,7 +282,7 @@ export class ProbeAgent {
       },
       warnings: [...this.warnings],
       final,
-      timeline: this.timeline.points.slice(),
+      timeline: this.timeline.points(),
     };
     if (final) {
       this.finalReport = report;
