@@ -77,7 +77,9 @@ test('an async generator consumed by for await: one finished call, its pages, th
   assert.equal(pages.openCalls, 0);
   const page = line(pages, 'const page');
   assert.equal(page.occurrences, 3);
-  assert.ok(page.allocatedBytes >= 3 * ARRAY_2000 && page.allocatedBytes <= 3 * ARRAY_2000 + 8_192, `page ${page.allocatedBytes}`);
+  // Above: first-call costs, and the rest of a young-generation page when an array did not fit in it (up to one
+  // array; seen: +11 KB in CI).
+  assert.ok(page.allocatedBytes >= 3 * ARRAY_2000 && page.allocatedBytes <= 4 * ARRAY_2000 + 8_192, `page ${page.allocatedBytes}`);
   const yieldLine = line(pages, 'yield page');
   assert.equal(yieldLine.suspensions, 3);
   assert.ok(yieldLine.suspendedBytes >= 3 * ARRAY_5000, `suspended ${yieldLine.suspendedBytes}`);

@@ -52,10 +52,10 @@ test('ESM: main module, a static import called during its own evaluation, a dyna
   assert.equal(fn(outcome, 'inMain').calls, 1);
   assert.equal(fn(outcome, 'duringEvaluation').calls, 2);
   assert.equal(fn(outcome, 'dynamic').calls, 1);
-  // One call: the array, plus what V8 allocates on a function's first call (feedback, lazy compilation, counted by
-  // allocation buffer in old space, so it can also come out below): within 2 KiB below and 4 KiB above.
+  // One call: the array, plus what V8 allocates on a function's first call (feedback, lazy compilation), and the rest
+  // of a young-generation page when the array did not fit in it (up to its own size; seen: +23.6 KB in CI).
   const dynamic = line(fn(outcome, 'dynamic'), 'new Array(3000)');
-  assert.ok(dynamic.allocatedBytes >= arrayOf(3000) - 2048 && dynamic.allocatedBytes <= arrayOf(3000) + 4096, `dynamic ${dynamic.allocatedBytes}`);
+  assert.ok(dynamic.allocatedBytes >= arrayOf(3000) - 2048 && dynamic.allocatedBytes <= 2 * arrayOf(3000) + 4096, `dynamic ${dynamic.allocatedBytes}`);
 });
 
 test('an unmatched --function is reported as a warning after the run', async () => {
