@@ -131,5 +131,7 @@ test('an esbuild bundle maps back to each of its sources', async () => {
   assert.ok(load && load.name.endsWith('load') && load.calls === 1, 'the marked method of store.ts');
   const field = byFile(STORE).find((f) => f.startLine === 27);
   assert.ok(field, `store.ts functions: ${byFile(STORE).map((f) => `${f.name}@${f.startLine}`).join(', ')}`);
-  assertBytes(line(field, 'const copy = new Array(n).fill(1);').allocatedBytes, ARRAY_5000, 256, 'arrow field line');
+  // As above: the rest of a young-generation page may come with the 40 KB array (seen: +2,024 to +2,552 B on 22+).
+  const fieldLine = line(field, 'const copy = new Array(n).fill(1);').allocatedBytes;
+  assert.ok(fieldLine >= ARRAY_5000 - 256 && fieldLine <= 2 * ARRAY_5000, `arrow field line: ${fieldLine} B`);
 });
