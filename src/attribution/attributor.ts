@@ -21,6 +21,8 @@
  * the same figures go to the same lines, so ten concurrent calls add up without telling them apart.
  */
 import { LocationKind } from '../breakpoints/plan';
+import { addCallTotals, chargeInterval, chargeSuspension, lineStatsIn, newFunctionStats } from './charges';
+import type { CallFigures, FunctionStats, LineStats, Reading } from './charges';
 
 export interface AttributedLocation {
   fn: number;
@@ -34,84 +36,17 @@ export interface AttributedLocation {
   inReturnStatement?: boolean;
 }
 
-/**
- * One heap reading, with every counter cumulative since the start of profiling so that any two readings can be
- * subtracted, however many other readings came between them.
- */
-export interface Reading {
-  /** JS heap bytes the program itself has added (lineprof's own footprint removed; GCs by lineprof excluded). */
-  heap: number;
-  /** Bytes freed by garbage collections that ran while user code ran. heap + freed only grows: it is allocation. */
-  freed: number;
-  /** Number of such garbage collections. */
-  gcs: number;
-  /** External (ArrayBuffer/Buffer backing store) bytes, cumulative change. */
-  external: number;
-  /** The JS heap in use now, lineprof's own garbage removed (for the Mem usage column). */
-  heapInUse: number;
-}
+export type { FunctionStats, LineStats, Reading } from './charges';
+export { lineStatsOf } from './charges';
 
-export interface LineStats {
-  occurrences: number;
-  allocatedBytes: number;
-  netBytes: number;
-  externalBytes: number;
-  /** Largest heap in use seen right after the line (its Mem usage). */
-  peakHeapInUse: number;
-  /** Intervals of this line during which a garbage collection ran: their net figure includes what it freed. */
-  gcIntervals: number;
-  /** Intervals closed because the call was left by a throw (charged up to the next reading). */
-  thrownIntervals: number;
-  /** Times a call was suspended on this line (an `await` or `yield`): resumed later, or still suspended at the end. */
-  suspensions: number;
-  /**
-   * Bytes allocated on the JS heap, by any code, from the start of the line until the call resumed: what ran while
-   * it was suspended, with the line's own part before and after the suspension. Not in allocatedBytes/netBytes.
-   */
-  suspendedBytes: number;
-}
-
-/** Line figures, zero unless given. */
-export function lineStatsOf(figures: Partial<LineStats>): LineStats {
-  return {
-    occurrences: 0,
-    allocatedBytes: 0,
-    netBytes: 0,
-    externalBytes: 0,
-    peakHeapInUse: 0,
-    gcIntervals: 0,
-    thrownIntervals: 0,
-    suspensions: 0,
-    suspendedBytes: 0,
-    ...figures,
-  };
-}
-
-export interface FunctionStats {
-  calls: number;
-  /** Calls still open when the figures were taken (a generator never exhausted, a call in progress). */
-  openCalls: number;
-  allocatedBytes: number;
-  netBytes: number;
-  externalBytes: number;
-  /** The largest net heap change of one call (the budget `--max-increment` checks); null before any call ended. */
-  maxCallNetBytes: number | null;
-  lines: Map<number, LineStats>;
-}
-
-interface Frame {
+interface Frame extends CallFigures {
   fn: number;
   depth: number;
   line: number;
   offset: number;
   at: Reading;
-  openedAt: Reading;
   /** Whether the current location's interval may contain a suspension (see the rule above). */
   maySuspend: boolean;
-  /** What the call's suspended intervals added, kept out of its totals. */
-  suspendedHeap: number;
-  suspendedFreed: number;
-  suspendedExternal: number;
 }
 
 /**
@@ -140,15 +75,7 @@ export class Attributor {
   addFunction(kind: { async?: boolean; generator?: boolean } = {}): number {
     this.returnUnseen.push(kind.async === true && kind.generator === true);
     this.resumesFromQueue.push(kind.async === true && kind.generator !== true);
-    this.functions.push({
-      calls: 0,
-      openCalls: 0,
-      allocatedBytes: 0,
-      netBytes: 0,
-      externalBytes: 0,
-      maxCallNetBytes: null,
-      lines: new Map(),
-    });
+    this.functions.push(newFunctionStats());
     return this.functions.length - 1;
   }
 
@@ -289,17 +216,8 @@ export class Attributor {
 
   /** The interval since the frame's last reading spans a suspension: reported apart and kept out of its totals. */
   private chargeSuspended(frame: Frame, reading: Reading): void {
-    const heap = reading.heap - frame.at.heap;
-    const freed = reading.freed - frame.at.freed;
-    const external = reading.external - frame.at.external;
-    frame.suspendedHeap += heap;
-    frame.suspendedFreed += freed;
-    frame.suspendedExternal += external;
+    chargeSuspension(frame, Number.isNaN(frame.line) ? undefined : this.lineStats(frame.fn, frame.line), frame.at, reading);
     frame.at = reading;
-    if (Number.isNaN(frame.line)) return;
-    const stats = this.lineStats(frame.fn, frame.line);
-    stats.suspensions++;
-    stats.suspendedBytes += heap + freed;
   }
 
   /** Calls of one function so far (open ones included). */
@@ -313,15 +231,7 @@ export class Attributor {
   }
 
   private charge(frame: Frame, reading: Reading, thrown: boolean): void {
-    if (Number.isNaN(frame.line)) return;
-    const stats = this.lineStats(frame.fn, frame.line);
-    const net = reading.heap - frame.at.heap;
-    stats.netBytes += net;
-    stats.allocatedBytes += net + (reading.freed - frame.at.freed);
-    stats.externalBytes += reading.external - frame.at.external;
-    if (reading.gcs !== frame.at.gcs) stats.gcIntervals++;
-    if (thrown) stats.thrownIntervals++;
-    if (reading.heapInUse > stats.peakHeapInUse) stats.peakHeapInUse = reading.heapInUse;
+    if (!Number.isNaN(frame.line)) chargeInterval(this.lineStats(frame.fn, frame.line), frame.at, reading, thrown);
   }
 
   /** `ended`: the call ended (returned or threw), not closed because profiling stopped while it ran. */
@@ -332,24 +242,10 @@ export class Attributor {
     // A call of the function below this one that may be suspended is not enclosing it: its interval is reported as
     // suspended, so it will not hold this call's bytes.
     if (this.stack.some((f) => f.fn === frame.fn && !f.maySuspend)) return;
-    const fn = this.functions[frame.fn]!;
-    const net = reading.heap - frame.openedAt.heap - frame.suspendedHeap;
-    fn.netBytes += net;
-    // A budget errs on the safe side: a call's increment spans it from entry to exit, what ran while it was
-    // suspended included (the awaited work is often the call's own).
-    const span = net + frame.suspendedHeap;
-    if (ended && (fn.maxCallNetBytes === null || span > fn.maxCallNetBytes)) fn.maxCallNetBytes = span;
-    fn.allocatedBytes += net + (reading.freed - frame.openedAt.freed - frame.suspendedFreed);
-    fn.externalBytes += reading.external - frame.openedAt.external - frame.suspendedExternal;
+    addCallTotals(this.functions[frame.fn]!, frame, reading, ended);
   }
 
   private lineStats(fn: number, line: number): LineStats {
-    const lines = this.functions[fn]!.lines;
-    let stats = lines.get(line);
-    if (!stats) {
-      stats = lineStatsOf({});
-      lines.set(line, stats);
-    }
-    return stats;
+    return lineStatsIn(this.functions[fn]!, line);
   }
 }

@@ -17,8 +17,8 @@
  * (they resume with their own token later); any other was left without an exit reading (a throw that the instrumenter
  * could not catch, LiveEdit's layout), and is closed as thrown, charged up to the first reading after its last one.
  */
-import { lineStatsOf } from './attributor';
-import type { FunctionStats, LineStats, Reading } from './attributor';
+import { addCallTotals, chargeInterval, chargeSuspension, lineStatsIn, newFunctionStats } from './charges';
+import type { CallFigures, FunctionStats, LineStats, Reading } from './charges';
 
 export const enum ProbeRole {
   Statement = 0,
@@ -37,22 +37,18 @@ export interface AttributedProbe {
   maySuspend: boolean;
 }
 
-interface CallFrame {
+interface CallFrame extends CallFigures {
   fn: number;
   token: number;
   line: number;
   probe: number;
   at: Reading;
-  openedAt: Reading;
   maySuspend: boolean;
   onStack: boolean;
   /** A return value was computed inside a try whose finally is still to run. */
   returning: boolean;
   /** The first reading (of any call) after this call's last reading: where a call left unseen is closed. */
   next: Reading | undefined;
-  suspendedHeap: number;
-  suspendedFreed: number;
-  suspendedExternal: number;
 }
 
 export interface ProbeAttributionStats {
@@ -71,15 +67,7 @@ export class ProbeAttributor {
   readonly counters: ProbeAttributionStats = { orphanReadings: 0, unseenExits: 0 };
 
   addFunction(): number {
-    this.functions.push({
-      calls: 0,
-      openCalls: 0,
-      allocatedBytes: 0,
-      netBytes: 0,
-      externalBytes: 0,
-      maxCallNetBytes: null,
-      lines: new Map(),
-    });
+    this.functions.push(newFunctionStats());
     return this.functions.length - 1;
   }
 
@@ -215,27 +203,12 @@ export class ProbeAttributor {
   }
 
   private chargeSuspended(call: CallFrame, reading: Reading): void {
-    const heap = reading.heap - call.at.heap;
-    const freed = reading.freed - call.at.freed;
-    const external = reading.external - call.at.external;
-    call.suspendedHeap += heap;
-    call.suspendedFreed += freed;
-    call.suspendedExternal += external;
-    const stats = this.lineStats(call.fn, call.line);
-    stats.suspensions++;
-    stats.suspendedBytes += heap + freed;
+    chargeSuspension(call, this.lineStats(call.fn, call.line), call.at, reading);
     call.at = reading;
   }
 
   private charge(call: CallFrame, reading: Reading, thrown: boolean): void {
-    const stats = this.lineStats(call.fn, call.line);
-    const net = reading.heap - call.at.heap;
-    stats.netBytes += net;
-    stats.allocatedBytes += net + (reading.freed - call.at.freed);
-    stats.externalBytes += reading.external - call.at.external;
-    if (reading.gcs !== call.at.gcs) stats.gcIntervals++;
-    if (thrown) stats.thrownIntervals++;
-    if (reading.heapInUse > stats.peakHeapInUse) stats.peakHeapInUse = reading.heapInUse;
+    chargeInterval(this.lineStats(call.fn, call.line), call.at, reading, thrown);
     call.at = reading;
   }
 
@@ -250,23 +223,10 @@ export class ProbeAttributor {
     if (this.last === call) this.last = undefined;
     // A call's totals count once however deep the recursion: an enclosing running call of the function adds them.
     if (this.stack.some((f) => f.fn === call.fn && !f.maySuspend)) return;
-    const fn = this.functions[call.fn]!;
-    const net = reading.heap - call.openedAt.heap - call.suspendedHeap;
-    fn.netBytes += net;
-    // A budget errs on the safe side: a call's increment spans it from entry to exit, suspensions included.
-    const span = net + call.suspendedHeap;
-    if (ended && (fn.maxCallNetBytes === null || span > fn.maxCallNetBytes)) fn.maxCallNetBytes = span;
-    fn.allocatedBytes += net + (reading.freed - call.openedAt.freed - call.suspendedFreed);
-    fn.externalBytes += reading.external - call.openedAt.external - call.suspendedExternal;
+    addCallTotals(this.functions[call.fn]!, call, reading, ended);
   }
 
   private lineStats(fn: number, line: number): LineStats {
-    const lines = this.functions[fn]!.lines;
-    let stats = lines.get(line);
-    if (!stats) {
-      stats = lineStatsOf({});
-      lines.set(line, stats);
-    }
-    return stats;
+    return lineStatsIn(this.functions[fn]!, line);
   }
 }
