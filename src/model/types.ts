@@ -39,7 +39,8 @@ export interface PreloadConfig extends AgentConfig {
   lifelineFd: number;
 }
 
-export interface AgentFunctionReport {
+/** What a marked function is: where it lives and how it was marked (its figures come apart, in AgentFunctionReport). */
+export interface AgentFunctionInfo {
   name: string;
   /** Script URL as V8 knows it (file:// for files). */
   url: string;
@@ -54,6 +55,16 @@ export interface AgentFunctionReport {
   reasons: MarkReason[];
   isAsync: boolean;
   isGenerator: boolean;
+  /** Lines that carry at least one reading (lines that can show figures). */
+  instrumentedLines: number[];
+  /**
+   * For a function of a source-mapped script: the generated code it was compiled to. Its figures are kept per
+   * original line; locations that map nowhere in the original file are kept under the negated generated line.
+   */
+  generated?: GeneratedCode;
+}
+
+export interface AgentFunctionReport extends AgentFunctionInfo {
   calls: number;
   openCalls: number;
   allocatedBytes: number;
@@ -62,13 +73,6 @@ export interface AgentFunctionReport {
   /** The largest net heap change of one call; null when no call ended. */
   maxCallNetBytes: number | null;
   lines: Array<[number, LineStats]>;
-  /** Lines that carry at least one recording breakpoint (lines that can show figures). */
-  instrumentedLines: number[];
-  /**
-   * For a function of a source-mapped script: the generated code it was compiled to. Its figures are kept per
-   * original line; locations that map nowhere in the original file are kept under the negated generated line.
-   */
-  generated?: GeneratedCode;
 }
 
 export interface GeneratedCode {
