@@ -78,8 +78,10 @@ test('tsc --removeComments: @profile in the .ts marks; --function finds class me
   assert.equal(load.startLine, 13);
   const ids = line(load, 'const ids: number[] = new Array(count).fill(0);');
   assert.equal(ids.line, 14);
-  // 1000 smis: FixedArray 8,016 B (the JSArray is pretenured), and on 22–26 the line's allocation site (+192 B seen).
-  assertBytes(ids.allocatedBytes, 8_016, 256, 'ids line');
+  // 1000 smis: FixedArray 8,016 B (the JSArray is pretenured), and on 22–26 the line's allocation site (+192 B seen);
+  // above that, the rest of a young-generation page when the array did not fit in it (up to the array's size; seen:
+  // +848 B on Node 20 in CI, where the heap's layout moves with the temporary directory's path).
+  assert.ok(ids.allocatedBytes >= 8_016 - 256 && ids.allocatedBytes <= 2 * 8_016 + 256, `ids line: ${ids.allocatedBytes} B`);
   assert.equal(line(load, 'this.rows.push').occurrences, 1000);
   // The block comment marker in tags.ts, stripped too.
   const tags = fn(outcome, 'makeTags');
