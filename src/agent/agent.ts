@@ -9,21 +9,23 @@
  * runs right after the recording one, with no user code between. (A second session would cost every hit one more
  * notification, ~12 µs.)
  */
+import { pathToFileURL } from 'node:url';
 import { runInThisContext } from 'node:vm';
 import { Attributor } from '../attribution/attributor';
 import { LocationKind, planLocations } from '../breakpoints/plan';
 import type { CdpBreakLocation, PlannedLocation } from '../breakpoints/plan';
-import { lineOfOffset, parseSource, splitLines } from '../selection/find-functions';
-import { selectFunctions } from '../selection/selectors';
-import { layoutThroughMap } from '../sourcemap/original';
-import type { AgentConfig, AgentFunctionInfo, AgentReport } from '../model/types';
+import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../selection/find-functions';
+import type { ParsedSource } from '../selection/find-functions';
+import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../selection/selectors';
+import type { SelectedFunction, SelectionSpec } from '../selection/selectors';
+import { loadSourceMap, originalViewOf } from '../sourcemap/load';
+import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../sourcemap/original';
+import type { OriginalView } from '../sourcemap/original';
+import type { AgentConfig, AgentFunctionReport, AgentReport } from '../model/types';
 import { InspectorConnection } from './inspector-connection';
 import type { ScriptParsedEvent } from './inspector-connection';
-import { functionInfo, SelectionFound, selectInModule } from './module-selection';
-import type { SelectionInModule } from './module-selection';
 import { Recorder } from './recorder';
-import { functionReports } from './reports';
-import { fileOf, isProgramScript as isScriptOfProgram } from './scripts';
+import { fileOf, isProgramScript as isScriptOfProgram, originalLines } from './scripts';
 import { SpanRecorder } from './spans';
 
 const isProgramScript = (url: string, includeNodeModules: boolean): boolean =>
@@ -34,7 +36,10 @@ const CALIBRATION_URL = 'lineprof:calibration';
 /** The global the breakpoint conditions call. Short, because V8 compiles the condition on every hit. */
 export const RECORDER_GLOBAL = '__lineprof';
 
-type FunctionMeta = AgentFunctionInfo & {
+type FunctionMeta = Omit<
+  AgentFunctionReport,
+  'calls' | 'openCalls' | 'allocatedBytes' | 'netBytes' | 'externalBytes' | 'maxCallNetBytes' | 'lines'
+> & {
   /** The function's index in the attributor. */
   index: number;
 };
@@ -55,8 +60,10 @@ export class Agent {
   private readonly functions: FunctionMeta[] = [];
   private readonly calibrationBreakpoints = new Map<number, string>();
   private readonly calibrationLocations = new Map<number, CalibrationTarget>();
-  /** Selectors matched, files seen through source maps, scripts that could not be read. */
-  private readonly found = new SelectionFound();
+  private readonly matchedFunctions = new Set<string>();
+  private readonly matchedLines = new Set<string>();
+  /** Original files seen through the source maps of loaded scripts (a --line there that matched nothing is not inside a function). */
+  private readonly mappedFiles = new Set<string>();
   private readonly warnings: string[] = [];
   private readonly startedAt = Date.now();
   private locations = 0;
@@ -142,10 +149,28 @@ export class Agent {
     const stats = this.attributor.snapshot();
     const spec = this.config.selection;
     const report: AgentReport = {
-      functions: functionReports(this.functions, stats),
-      unmatched: this.found.unmatched(spec),
+      functions: this.functions.map((meta) => {
+        const s = stats[meta.index]!;
+        return {
+          ...withoutIndex(meta),
+          calls: s.calls,
+          openCalls: s.openCalls,
+          allocatedBytes: s.allocatedBytes,
+          netBytes: s.netBytes,
+          externalBytes: s.externalBytes,
+          maxCallNetBytes: s.maxCallNetBytes,
+          lines: [...s.lines].sort((a, b) => a[0] - b[0]),
+        };
+      }),
+      unmatched: {
+        functions: spec.functions.filter((f) => !this.matchedFunctions.has(f)),
+        lines: spec.lines.map((l) => `${l.file}:${l.line}`).filter((l) => !this.matchedLines.has(l)),
+        linesOutsideFunctions: spec.lines
+          .filter((l) => this.mappedFiles.has(l.file) && !this.matchedLines.has(`${l.file}:${l.line}`))
+          .map((l) => `${l.file}:${l.line}`),
+      },
       stats: { ...this.recorder.finishStats(), locations: this.locations, durationMs: Date.now() - this.startedAt },
-      warnings: [...this.warnings, ...this.found.warnings, ...this.recorderWarnings()],
+      warnings: [...this.warnings, ...this.recorderWarnings()],
       final,
       ...this.spans?.report(),
       ...(this.spans ? {} : { timeline: this.recorder.timeline.points() }),
@@ -191,7 +216,7 @@ export class Agent {
 
   private onScriptParsed(event: ScriptParsedEvent): void {
     if (event.url === CALIBRATION_URL && this.probeScript) {
-      this.instrumentScript(event);
+      this.instrumentScript(event, (parsed) => parsed.functions.map((fn) => ({ fn, reasons: [] })));
       return;
     }
     if (this.stopped || !this.isCandidate(event.url)) return;
@@ -200,7 +225,7 @@ export class Agent {
       return;
     }
     try {
-      this.recorder.exclude(() => this.instrumentScript(event));
+      this.recorder.exclude(() => this.instrumentScript(event, (parsed, file, view) => this.select(parsed, file, view)));
     } catch (err) {
       this.warnings.push(`could not instrument ${event.url}: ${(err as Error).message}`);
     }
@@ -238,6 +263,20 @@ export class Agent {
   }
 
   /**
+   * What the user marked in this script: in the JavaScript V8 runs, and through its source map in the original
+   * sources (a `--line` in an original file is matched there only: the generated file may have the same name).
+   */
+  private select(parsed: ParsedSource, file: string | null, view: OriginalView | undefined): SelectedFunction[] {
+    const spec = this.config.selection;
+    if (!view) return selectFunctions(parsed, file, spec);
+    const generatedSpec: SelectionSpec = { ...spec, lines: spec.lines.filter((l) => !view.files.includes(l.file)) };
+    const mapped = selectThroughMap(parsed, view, spec);
+    for (const l of mapped.matchedLines) this.matchedLines.add(`${l.file}:${l.line}`);
+    for (const f of view.files) this.mappedFiles.add(f);
+    return mergeSelections(selectFunctions(parsed, file, generatedSpec), mapped.selected);
+  }
+
+  /**
    * Spans mode: a breakpoint at the function's entry (when no loop can repeat it) and at each exit, whose condition
    * records the time and the heap.
    */
@@ -261,6 +300,18 @@ export class Agent {
     }
   }
 
+  /** The script's original sources through its source map; a map that cannot be read is reported once. */
+  private originalView(event: ScriptParsedEvent, file: string | null): OriginalView | undefined {
+    if (!event.sourceMapURL || !file) return undefined;
+    try {
+      return originalViewOf(loadSourceMap(file, event.sourceMapURL));
+    } catch (err) {
+      // Same words as the controller's, which keeps one of each.
+      this.warnings.push(`could not read the source map of ${file} (${(err as Error).message}): its lines are the generated ones`);
+      return undefined;
+    }
+  }
+
   private isCandidate(url: string): boolean {
     // A function handed to the in-process API is profiled wherever it lives, and nothing else is looked at (a
     // process with hundreds of modules would otherwise have each read and its source map decoded for nothing).
@@ -269,20 +320,36 @@ export class Agent {
     return isProgramScript(url, this.config.includeNodeModules);
   }
 
-  private instrumentScript(event: ScriptParsedEvent): void {
+  private instrumentScript(
+    event: ScriptParsedEvent,
+    select: (parsed: ParsedSource, file: string | null, view: OriginalView | undefined) => SelectedFunction[],
+  ): void {
     const { scriptSource: source } = this.main.post<{ scriptSource: string }>('Debugger.getScriptSource', {
       scriptId: event.scriptId,
     });
     const file = fileOf(event.url);
-    // The break-cost probe (measureBreakCost): all its functions, and nothing else of the selection's.
-    const selection: SelectionInModule | undefined = this.probeScript
-      ? probeSelection(source)
-      : selectInModule({ source, file, isModule: event.isModule === true, sourceMapURL: event.sourceMapURL }, this.config.selection, this.found);
-    if (!selection) return;
-    const { parsed, view } = selection;
-    const sourceLines = splitLines(source);
-    for (const chosen of selection.selected) {
-      const fn = chosen.fn;
+    const spec = this.config.selection;
+    const view = this.probeScript ? undefined : this.originalView(event, file);
+    if (!this.probeScript && !mayContainSelection(source, file, spec) && !(view && viewMayContainSelection(view, spec))) {
+      return;
+    }
+    let parsed: ParsedSource;
+    try {
+      parsed = parseSource(source, event.isModule ? 'module' : 'script');
+    } catch (err) {
+      if (err instanceof SourceParseError) {
+        this.warnings.push(`could not parse ${file}:${err.line}: ${err.message}; its functions are not profiled`);
+        return;
+      }
+      throw err;
+    }
+    const lines = splitLines(source);
+    for (const { fn, reasons } of select(parsed, file, view)) {
+      for (const name of spec.functions) if (functionNameMatches(name, fn)) this.matchedFunctions.add(name);
+      for (const l of spec.lines) {
+        if (view?.files.includes(l.file)) continue; // matched through the map, in original lines
+        if (l.file === file && l.line >= fn.startLine && l.line <= fn.endLine) this.matchedLines.add(`${l.file}:${l.line}`);
+      }
       const at = (offset: number) => {
         const line = lineOfOffset(parsed.lineStarts, offset);
         return { scriptId: event.scriptId, lineNumber: line - 1, columnNumber: offset - parsed.lineStarts[line - 1]! };
@@ -342,11 +409,38 @@ export class Agent {
         });
         if (this.setCalibration(id)) this.recorder.expectCalibration(id);
       }
-      const mapped = layout && view ? { view, layout } : undefined;
-      const lines = [...instrumented].sort((a, b) => a - b);
-      this.functions.push({ index: fnIndex, ...functionInfo(chosen, { url: event.url, file, lines: sourceLines }, parsed, mapped, lines) });
+      const generated = {
+        url: event.url,
+        file,
+        startLine: fn.startLine,
+        endLine: fn.endLine,
+        source: lines.slice(fn.startLine - 1, fn.endLine),
+      };
+      const original = layout && view && {
+        url: pathToFileURL(layout.file).href,
+        file: layout.file,
+        startLine: layout.startLine,
+        endLine: layout.endLine,
+        source: originalLines(view, layout),
+      };
+      this.functions.push({
+        index: fnIndex,
+        name: fn.name,
+        ...(original ?? generated),
+        startColumn: original ? layout!.startColumn : fn.start - parsed.lineStarts[fn.startLine - 1]!,
+        reasons,
+        isAsync: fn.isAsync,
+        isGenerator: fn.isGenerator,
+        instrumentedLines: [...instrumented].sort((a, b) => a - b),
+        ...(original ? { generated } : {}),
+      });
     }
   }
+}
+
+function withoutIndex(meta: FunctionMeta): Omit<FunctionMeta, 'index'> {
+  const { index: _index, ...rest } = meta;
+  return rest;
 }
 
 export interface ScriptListing {
@@ -388,10 +482,4 @@ export function listScripts(config: AgentConfig): ScriptListing[] {
   } finally {
     connection.close();
   }
-}
-
-/** The break-cost probe's functions, all selected (it is lineprof's own script: no map, no marks). */
-function probeSelection(source: string): SelectionInModule {
-  const parsed = parseSource(source, 'script');
-  return { parsed, selected: parsed.functions.map((fn) => ({ fn, reasons: [] })), view: undefined };
 }

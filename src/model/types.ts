@@ -39,8 +39,7 @@ export interface PreloadConfig extends AgentConfig {
   lifelineFd: number;
 }
 
-/** What a marked function is: where it lives and how it was marked (its figures come apart, in AgentFunctionReport). */
-export interface AgentFunctionInfo {
+export interface AgentFunctionReport {
   name: string;
   /** Script URL as V8 knows it (file:// for files). */
   url: string;
@@ -55,16 +54,6 @@ export interface AgentFunctionInfo {
   reasons: MarkReason[];
   isAsync: boolean;
   isGenerator: boolean;
-  /** Lines that carry at least one reading (lines that can show figures). */
-  instrumentedLines: number[];
-  /**
-   * For a function of a source-mapped script: the generated code it was compiled to. Its figures are kept per
-   * original line; locations that map nowhere in the original file are kept under the negated generated line.
-   */
-  generated?: GeneratedCode;
-}
-
-export interface AgentFunctionReport extends AgentFunctionInfo {
   calls: number;
   openCalls: number;
   allocatedBytes: number;
@@ -73,6 +62,13 @@ export interface AgentFunctionReport extends AgentFunctionInfo {
   /** The largest net heap change of one call; null when no call ended. */
   maxCallNetBytes: number | null;
   lines: Array<[number, LineStats]>;
+  /** Lines that carry at least one recording breakpoint (lines that can show figures). */
+  instrumentedLines: number[];
+  /**
+   * For a function of a source-mapped script: the generated code it was compiled to. Its figures are kept per
+   * original line; locations that map nowhere in the original file are kept under the negated generated line.
+   */
+  generated?: GeneratedCode;
 }
 
 export interface GeneratedCode {

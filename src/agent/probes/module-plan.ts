@@ -4,15 +4,19 @@
  * charged to. Runs wherever the module is loaded — in the program's thread for CommonJS, on Node's loader thread for
  * ES modules — and returns plain data that can cross between the two.
  */
+import { pathToFileURL } from 'node:url';
 import { columnShiftsOf } from '../../instrument/columns';
 import { instrument, PROBE_GLOBAL, ProbeKind, TOKEN_VARIABLE } from '../../instrument/instrument';
-import { lineOfOffset, splitLines } from '../../selection/find-functions';
-import type { SelectionSpec } from '../../selection/selectors';
-import { layoutThroughMap } from '../../sourcemap/original';
-import type { AgentFunctionInfo } from '../../model/types';
+import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../../selection/find-functions';
+import type { ParsedSource } from '../../selection/find-functions';
+import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../../selection/selectors';
+import type { MarkReason, SelectedFunction, SelectionSpec } from '../../selection/selectors';
+import { loadSourceMap, originalViewOf } from '../../sourcemap/load';
+import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../../sourcemap/original';
+import type { OriginalView } from '../../sourcemap/original';
+import type { GeneratedCode } from '../../model/types';
 import { ProbeRole } from '../../attribution/probe-attributor';
-import { functionInfo, SelectionFound, selectInModule } from '../module-selection';
-import { fileOf } from '../scripts';
+import { fileOf, originalLines } from '../scripts';
 
 /** The attributor's role of each kind of probe. */
 const ROLES: Record<ProbeKind, ProbeRole> = {
@@ -31,7 +35,19 @@ export interface PlannedProbe {
   maySuspend: boolean;
 }
 
-export interface PlannedFunction extends AgentFunctionInfo {
+export interface PlannedFunction {
+  name: string;
+  url: string;
+  file: string;
+  startLine: number;
+  startColumn: number;
+  endLine: number;
+  source: string[];
+  reasons: MarkReason[];
+  isAsync: boolean;
+  isGenerator: boolean;
+  instrumentedLines: number[];
+  generated?: GeneratedCode;
   probes: PlannedProbe[];
 }
 
@@ -89,14 +105,20 @@ export function planModule(request: PlanRequest): ModulePlan {
   };
   // Node 22+ may hand a module to the hooks twice (`require` of an ES module): it is instrumented once.
   if (source.includes(`var ${TOKEN_VARIABLE}=${PROBE_GLOBAL}.e(`)) return plan;
-  const found = new SelectionFound();
-  const selection = selectInModule({ source, file, isModule: request.isModule, sourceMapURL: sourceMappingUrlOf(source) }, spec, found);
-  plan.matchedFunctions.push(...found.functions);
-  plan.matchedLines.push(...found.lines);
-  plan.mappedFiles.push(...found.mappedFiles);
-  plan.warnings.push(...found.warnings);
-  if (!selection || selection.selected.length === 0) return plan;
-  const { parsed, selected, view } = selection;
+  const view = originalView(source, file, plan.warnings);
+  if (!mayContainSelection(source, file, spec) && !(view && viewMayContainSelection(view, spec))) return plan;
+  let parsed: ParsedSource;
+  try {
+    parsed = parseSource(source, request.isModule ? 'module' : 'script');
+  } catch (err) {
+    if (err instanceof SourceParseError) {
+      plan.warnings.push(`could not parse ${file}:${err.line}: ${err.message}; its functions are not profiled`);
+      return plan;
+    }
+    throw err;
+  }
+  const selected = select(parsed, file, view, spec, plan);
+  if (selected.length === 0) return plan;
   const result = instrument(source, parsed.program, parsed.lineStarts, selected.map((s) => s.fn), { throws: true });
   const firstId = request.reserveIds(result.probes.length);
   const rendered = result.render(firstId);
@@ -105,13 +127,18 @@ export function planModule(request: PlanRequest): ModulePlan {
     for (const [column, length] of shifts) plan.columnShifts.push([line, column, length]);
   }
   const lines = splitLines(request.shownText ?? source);
-  selected.forEach((chosen, index) => {
+  selected.forEach(({ fn, reasons }, index) => {
+    for (const name of spec.functions) if (functionNameMatches(name, fn) && !plan.matchedFunctions.includes(name)) plan.matchedFunctions.push(name);
+    for (const l of spec.lines) {
+      if (view?.files.includes(l.file)) continue; // matched through the map, in original lines
+      if (l.file === file && l.line >= fn.startLine && l.line <= fn.endLine) plan.matchedLines.push(`${l.file}:${l.line}`);
+    }
     const own = result.probes.map((p, i) => ({ p, id: firstId + i })).filter(({ p }) => p.fn === index);
     const position = (offset: number) => {
       const line = lineOfOffset(parsed.lineStarts, offset);
       return { line, column: offset - parsed.lineStarts[line - 1]! };
     };
-    const layout = view ? layoutThroughMap(chosen.fn, own.map(({ p }) => position(p.offset)), parsed, view) : undefined;
+    const layout = view ? layoutThroughMap(fn, own.map(({ p }) => position(p.offset)), parsed, view) : undefined;
     const lineOf = (offset: number, generatedLine: number): number => {
       if (!layout) return generatedLine;
       const at = position(offset);
@@ -125,8 +152,47 @@ export function planModule(request: PlanRequest): ModulePlan {
     }));
     // Lines that can show figures: where a reading starts an interval (a lone closing brace has only an exit).
     const instrumented = [...new Set(probes.filter((p) => p.role !== ProbeRole.Exit && p.role !== ProbeRole.FinallyEnd).map((p) => p.line))].sort((a, b) => a - b);
-    const mapped = layout && view ? { view, layout } : undefined;
-    plan.functions.push({ ...functionInfo(chosen, { url, file, lines }, parsed, mapped, instrumented), probes });
+    const generated: GeneratedCode = { url, file, startLine: fn.startLine, endLine: fn.endLine, source: lines.slice(fn.startLine - 1, fn.endLine) };
+    const original = layout && view
+      ? { url: pathToFileURL(layout.file).href, file: layout.file, startLine: layout.startLine, endLine: layout.endLine, source: originalLines(view, layout) }
+      : undefined;
+    plan.functions.push({
+      name: fn.name,
+      ...(original ?? generated),
+      startColumn: original ? layout!.startColumn : fn.start - parsed.lineStarts[fn.startLine - 1]!,
+      reasons,
+      isAsync: fn.isAsync,
+      isGenerator: fn.isGenerator,
+      instrumentedLines: instrumented,
+      ...(original ? { generated } : {}),
+      probes,
+    });
   });
   return plan;
+}
+
+/**
+ * What the user marked in this module: in the JavaScript V8 runs, and through its source map in the original
+ * sources (a `--line` in an original file is matched there only: the generated file may have the same name).
+ */
+function select(parsed: ParsedSource, file: string, view: OriginalView | undefined, spec: SelectionSpec, plan: ModulePlan): SelectedFunction[] {
+  if (!view) return selectFunctions(parsed, file, spec);
+  const generatedSpec: SelectionSpec = { ...spec, lines: spec.lines.filter((l) => !view.files.includes(l.file)) };
+  const mapped = selectThroughMap(parsed, view, spec);
+  for (const l of mapped.matchedLines) plan.matchedLines.push(`${l.file}:${l.line}`);
+  plan.mappedFiles.push(...view.files);
+  return mergeSelections(selectFunctions(parsed, file, generatedSpec), mapped.selected);
+}
+
+/** The module's original sources through its source map; a map that cannot be read is reported once. */
+function originalView(source: string, file: string, warnings: string[]): OriginalView | undefined {
+  const mapUrl = sourceMappingUrlOf(source);
+  if (!mapUrl) return undefined;
+  try {
+    return originalViewOf(loadSourceMap(file, mapUrl));
+  } catch (err) {
+    // Same words as the controller's, which keeps one of each.
+    warnings.push(`could not read the source map of ${file} (${(err as Error).message}): its lines are the generated ones`);
+    return undefined;
+  }
 }

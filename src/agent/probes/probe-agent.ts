@@ -12,9 +12,7 @@ import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { ProbeAttributor } from '../../attribution/probe-attributor';
 import { PROBE_GLOBAL } from '../../instrument/instrument';
-import type { AgentConfig, AgentReport } from '../../model/types';
-import { SelectionFound } from '../module-selection';
-import { functionReports } from '../reports';
+import type { AgentConfig, AgentFunctionReport, AgentReport } from '../../model/types';
 import { fileOf, isProgramScript } from '../scripts';
 import { LogReplay } from './log';
 import { instrumentEsm } from './esm-loader';
@@ -47,8 +45,10 @@ export class ProbeAgent {
   private readonly replay = new LogReplay(this.attributor);
   private readonly runtime: ProbeRuntime;
   private readonly functions: FunctionMeta[] = [];
-  /** Selectors matched, files seen through source maps, and what could not be read or instrumented. */
-  private readonly found = new SelectionFound();
+  private readonly matchedFunctions = new Set<string>();
+  private readonly matchedLines = new Set<string>();
+  private readonly mappedFiles = new Set<string>();
+  private readonly warnings: string[] = [];
   private readonly ids = new Int32Array(new SharedArrayBuffer(4));
   private readonly startedAt = Date.now();
   private readonly timeline = new HeapTimeline();
@@ -162,7 +162,7 @@ export class ProbeAgent {
     try {
       return stripTypes(source);
     } catch (err) {
-      this.found.warn(`could not instrument ${file}: ${(err as Error).message}`);
+      this.warnings.push(`could not instrument ${file}: ${(err as Error).message}`);
       return undefined;
     }
   }
@@ -181,7 +181,7 @@ export class ProbeAgent {
       this.register(plan);
       return plan.code ?? content;
     } catch (err) {
-      this.found.warn(`could not instrument ${filename}: ${(err as Error).message}`);
+      this.warnings.push(`could not instrument ${filename}: ${(err as Error).message}`);
       return content;
     }
   }
@@ -210,10 +210,10 @@ export class ProbeAgent {
       }
       this.columnShifts.set(plan.url, shifts);
     }
-    for (const f of plan.matchedFunctions) this.found.functions.add(f);
-    for (const l of plan.matchedLines) this.found.lines.add(l);
-    for (const f of plan.mappedFiles) this.found.mappedFiles.add(f);
-    for (const w of plan.warnings) this.found.warn(w);
+    for (const f of plan.matchedFunctions) this.matchedFunctions.add(f);
+    for (const l of plan.matchedLines) this.matchedLines.add(l);
+    for (const f of plan.mappedFiles) this.mappedFiles.add(f);
+    for (const w of plan.warnings) if (!this.warnings.includes(w)) this.warnings.push(w);
     for (const planned of plan.functions) {
       const { probes, ...meta } = planned;
       const index = this.attributor.addFunction();
@@ -241,8 +241,27 @@ export class ProbeAgent {
     const spec = this.config.selection;
     const runtime = this.runtime.stats();
     const report: AgentReport = {
-      functions: functionReports(this.functions, stats),
-      unmatched: this.found.unmatched(spec),
+      functions: this.functions.map((meta): AgentFunctionReport => {
+        const { index, ...rest } = meta;
+        const s = stats[index]!;
+        return {
+          ...rest,
+          calls: s.calls,
+          openCalls: s.openCalls,
+          allocatedBytes: s.allocatedBytes,
+          netBytes: s.netBytes,
+          externalBytes: s.externalBytes,
+          maxCallNetBytes: s.maxCallNetBytes,
+          lines: [...s.lines].sort((a, b) => a[0] - b[0]),
+        };
+      }),
+      unmatched: {
+        functions: spec.functions.filter((f) => !this.matchedFunctions.has(f)),
+        lines: spec.lines.map((l) => `${l.file}:${l.line}`).filter((l) => !this.matchedLines.has(l)),
+        linesOutsideFunctions: spec.lines
+          .filter((l) => this.mappedFiles.has(l.file) && !this.matchedLines.has(`${l.file}:${l.line}`))
+          .map((l) => `${l.file}:${l.line}`),
+      },
       stats: {
         engine: 'probes',
         hits: runtime.readings - this.warmUpReadings,
@@ -261,7 +280,7 @@ export class ProbeAgent {
         locations: this.functions.length,
         durationMs: Date.now() - this.startedAt,
       },
-      warnings: [...this.found.warnings],
+      warnings: [...this.warnings],
       final,
       timeline: this.timeline.points(),
     };
