@@ -220,8 +220,12 @@ test('spans match the calls: one per call with its heap change, nested calls apa
 test('host:port of a running server: heap samples, the marked handler\'s calls as spans, nothing left behind', async () => {
   const server = await startServer({ inspect: true });
   try {
-    const handle = sampleUsage({ address: new URL(server.ws!).host, intervalSeconds: 0.02, timeoutSeconds: 2 });
-    await new Promise((resolve) => setTimeout(resolve, 700)); // the agent is in once the first samples come
+    // The agent is in once the first sample comes (the timeout counts from then): on a loaded machine putting it in
+    // took longer than a fixed wait, and the first requests went by without spans.
+    let firstSample!: () => void;
+    const sampling = new Promise<void>((resolve) => (firstSample = resolve));
+    const handle = sampleUsage({ address: new URL(server.ws!).host, intervalSeconds: 0.02, timeoutSeconds: 3, onSample: () => firstSample() });
+    await sampling;
     for (let i = 0; i < 5; i++) await request(server.port);
     const result = await handle.done;
     assert.equal(result.endedBy, 'timeout');
