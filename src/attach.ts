@@ -1,8 +1,7 @@
 /**
  * `lineprof attach`: profile marked functions in a running Node.js process, then leave it as it was.
  *
- * The controller loads the agent into the target over the inspector (`require` of dist/src/agent/attached.js through
- * Runtime.evaluate), waits for the end condition, takes the final report (which removes every breakpoint and the
+ * The controller sends the agent into the target over the inspector (src/inspector/remote-agent.ts), waits for the end condition, takes the final report (which removes every breakpoint and the
  * agent), and closes the connection. On any failure on lineprof's side it still removes the agent before closing.
  */
 import * as path from 'node:path';
@@ -20,11 +19,10 @@ import { resolveEndpoint } from './target/endpoint';
 import { separateUnmappedLines } from './sourcemap/apply';
 import type { EndpointRequest } from './target/endpoint';
 import { VERSION } from './version';
-import type { ProgressChannel, ProgressMessage } from './agent/attached';
+import type { ProgressChannel, ProgressMessage } from './agent/attach-protocol';
+import { RemoteAgent } from './inspector/remote-agent';
 import type { ScriptListing } from './agent/agent';
 
-/** The agent's entry points in a running process, `require`d there by this path. */
-export const ATTACHED_MODULE = path.join(__dirname, 'agent', 'attached.js');
 const POLL_MS = 250;
 const PROGRESS_BINDING = '__lineprofProgress';
 
@@ -91,8 +89,8 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
   session.onDisconnect(() => {
     targetGone = true;
   });
-  const call = <T>(fn: string, arg?: unknown): Promise<T> =>
-    session.evaluate<T>(`require(${JSON.stringify(ATTACHED_MODULE)}).${fn}(${arg === undefined ? '' : JSON.stringify(arg)})`);
+  let agent: RemoteAgent | undefined;
+  const call = <T>(fn: string, ...args: unknown[]): Promise<T> => agent!.call<T>(fn, ...args);
 
   let lastReport: AgentReport | undefined;
   let fresh: AgentReport | undefined;
@@ -119,9 +117,8 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
   };
   try {
     try {
-      await session.evaluate(
-        `require(${JSON.stringify(ATTACHED_MODULE)}).start(${JSON.stringify(config)}, ${JSON.stringify(progress)})`,
-      );
+      agent = await RemoteAgent.load(session);
+      await call('start', config, progress);
       attached = true;
     } catch (err) {
       if (err instanceof TargetError && /lineprof run already attached/.test(err.message)) {
@@ -168,9 +165,11 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     const mapped = separateUnmappedLines(report);
     return { result: toResult(mapped, endpoint.label, startedAt, ended), ended: targetGone ? 'target-exit' : ended };
   } finally {
-    if (attached && !targetGone) {
-      // lineprof is leaving on an error: take everything out of the target before closing.
-      await call('abort').catch(() => undefined);
+    if (agent && !targetGone) {
+      // lineprof is leaving on an error: take everything out of the target before closing (abort also takes the
+      // agent's module out when nothing was attached).
+      if (attached) await call('abort').catch(() => undefined);
+      else await call('unload').catch(() => undefined);
     }
     if (!targetGone) {
       await session.removeBinding(PROGRESS_BINDING).catch(() => undefined);
@@ -246,10 +245,12 @@ export async function listTarget(options: AttachOptions): Promise<{ label: strin
       gcEvery: 0,
       calibrationSamples: 0,
     };
-    const scripts = await session.evaluate<ScriptListing[]>(
-      `require(${JSON.stringify(ATTACHED_MODULE)}).list(${JSON.stringify(config)})`,
-    );
-    return { label: endpoint.label, scripts };
+    const agent = await RemoteAgent.load(session);
+    try {
+      return { label: endpoint.label, scripts: await agent.call<ScriptListing[]>('list', config) };
+    } finally {
+      await agent.call('unload').catch(() => undefined);
+    }
   } finally {
     await session.close();
   }

@@ -1,14 +1,16 @@
 /**
- * The agent's entry points for `lineprof attach`: the controller loads this file into a running process with
- * `Runtime.evaluate` (`require` of its absolute path, through the inspector's command-line API) and calls these
- * functions by name. The agent lives under a global symbol between calls; `finish` removes everything it added.
+ * The agent's entry points for `lineprof attach`: the controller sends this file's bundle into a running process
+ * (src/inspector/remote-agent.ts) and calls these functions by name. The agent lives under a global symbol between calls; `finish` removes everything it added.
  */
 import type { AgentConfig, AgentReport } from '../model/types';
 import { PROBE_GLOBAL } from '../instrument/instrument';
+import { AGENT_MODULE_KEY } from './attach-protocol';
+import type { ProgressChannel, ProgressMessage } from './attach-protocol';
 import { Agent, listScripts } from './agent';
 import type { ScriptListing } from './agent';
 
 const KEY = Symbol.for('lineprof.attachedAgent');
+const MODULE_KEY = Symbol.for(AGENT_MODULE_KEY);
 
 interface Attached {
   agent: Agent;
@@ -18,24 +20,6 @@ interface Attached {
 }
 
 type Holder = { [KEY]?: Attached };
-
-/** How the agent reports progress: a binding the controller added (Runtime.addBinding), called from a timer. */
-export interface ProgressChannel {
-  binding: string;
-  everyMs: number;
-  /** Every this many ticks, the whole report goes too (so a target that dies leaves recent figures behind). */
-  reportEvery: number;
-}
-
-export interface ProgressMessage {
-  calls: number;
-  hits: number;
-  /** The process's JS heap in use now (bytes). */
-  heapUsed: number;
-  report?: AgentReport;
-  /** The process is exiting: this is the last message, with the final report. */
-  exiting?: boolean;
-}
 
 function current(): Agent {
   const attached = (globalThis as Holder)[KEY];
@@ -100,6 +84,12 @@ function remove(): void {
   if (attached.onExit) process.removeListener('exit', attached.onExit);
   if (attached.binding) delete (globalThis as Record<string, unknown>)[attached.binding];
   delete holder[KEY];
+  unload();
+}
+
+/** Takes the agent's module out of the process when no agent is attached (after `list`, or on detach). */
+export function unload(): void {
+  if (!(globalThis as Holder)[KEY]) delete (globalThis as Record<symbol, unknown>)[MODULE_KEY];
 }
 
 /** The figures so far, without disturbing open calls. */

@@ -18,7 +18,8 @@ import type { AgentReport } from '../model/types';
 import { checkLineSelector, checkNodeArgs, checkSyntax, letTargetRun, resolveScript, withTypeScriptLoader } from '../run';
 import type { SelectionSpec } from '../selection/selectors';
 import { resolveEndpoint } from '../target/endpoint';
-import { ATTACHED_MODULE, remoteSelection } from '../attach';
+import { remoteSelection } from '../attach';
+import { RemoteAgent } from '../inspector/remote-agent';
 import type { AgentConfig } from '../model/types';
 import { launchTarget } from '../target/launch';
 import type { TargetExit } from '../target/launch';
@@ -320,7 +321,7 @@ interface ProcessMemory {
 async function startSpans(session: InspectorSession, selection: SelectionSpec, warnings: string[]): Promise<boolean> {
   const config: AgentConfig = { selection, includeNodeModules: false, gcEvery: 0, calibrationSamples: 0, mode: 'spans' };
   try {
-    await session.evaluate(`require(${JSON.stringify(ATTACHED_MODULE)}).start(${JSON.stringify(config)})`);
+    await (await RemoteAgent.load(session)).call('start', config);
     return true;
   } catch (err) {
     warnings.push(`no spans: lineprof's agent could not go into the process (${(err as Error).message})`);
@@ -331,10 +332,10 @@ async function startSpans(session: InspectorSession, selection: SelectionSpec, w
 /** The spans, and the agent taken out again (every breakpoint with it). */
 async function finishSpans(session: InspectorSession, warnings: string[]): Promise<AgentReport | undefined> {
   try {
-    return await session.evaluate<AgentReport>(`require(${JSON.stringify(ATTACHED_MODULE)}).finish()`);
+    return await (await RemoteAgent.load(session)).call<AgentReport>('finish');
   } catch (err) {
     warnings.push(`the spans could not be collected (${(err as Error).message})`);
-    await session.evaluate(`require(${JSON.stringify(ATTACHED_MODULE)}).abort()`).catch(() => undefined);
+    await RemoteAgent.load(session).then((agent) => agent.call('abort')).catch(() => undefined);
     return undefined;
   }
 }
