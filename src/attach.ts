@@ -81,6 +81,7 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     includeNodeModules: options.includeNodeModules ?? false,
     gcEvery: options.gcEvery ?? DEFAULT_GC_EVERY,
     calibrationSamples: options.calibrationSamples ?? 5,
+    engine: options.engine ?? 'breakpoints',
   };
   const endpoint = await resolveEndpoint(options);
   const session = await InspectorSession.connect(endpoint.url);

@@ -7,13 +7,23 @@ import { PROBE_GLOBAL } from '../instrument/instrument';
 import { AGENT_MODULE_KEY } from './attach-protocol';
 import type { ProgressChannel, ProgressMessage } from './attach-protocol';
 import { Agent, listScripts } from './agent';
+import { LiveEditAgent } from './probes/live-edit';
 import type { ScriptListing } from './agent';
 
 const KEY = Symbol.for('lineprof.attachedAgent');
 const MODULE_KEY = Symbol.for(AGENT_MODULE_KEY);
 
+/** What either engine gives the attached agent. */
+interface Engine {
+  start(): void;
+  stop(): void;
+  report(final: boolean): AgentReport;
+  callCount(): number;
+  hitCount(): number;
+}
+
 interface Attached {
-  agent: Agent;
+  agent: Engine;
   timer?: NodeJS.Timeout;
   binding?: string;
   onExit?: () => void;
@@ -21,7 +31,7 @@ interface Attached {
 
 type Holder = { [KEY]?: Attached };
 
-function current(): Agent {
+function current(): Engine {
   const attached = (globalThis as Holder)[KEY];
   if (!attached) throw new Error('lineprof is not attached to this process');
   return attached.agent;
@@ -37,13 +47,15 @@ export function start(config: AgentConfig, progress?: ProgressChannel): { functi
   if (holder[KEY]) throw new Error('another lineprof is already attached to this process');
   // Two profilers in one process would each see the other's readings in the program's lines.
   if (PROBE_GLOBAL in globalThis) throw new Error('this process is being profiled by lineprof run already attached');
-  const agent = new Agent(config);
+  const agent: Engine = config.engine === 'probes' && config.mode !== 'spans' ? new LiveEditAgent(config) : new Agent(config);
   const attached: Attached = { agent };
   holder[KEY] = attached;
   try {
     agent.start();
   } catch (err) {
     remove();
+    // The controller's progress binding (Runtime.removeBinding leaves the function in place).
+    if (progress) delete (globalThis as Record<string, unknown>)[progress.binding];
     throw err;
   }
   if (progress) {

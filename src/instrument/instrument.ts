@@ -65,8 +65,11 @@ export interface ProbeSite {
 export interface InstrumentedSource {
   /** Probe `firstId + i` is `probes[i]`. */
   probes: ProbeSite[];
-  /** The instrumented text with probe ids from `firstId` (reserve `probes.length` ids first). */
-  render(firstId: number): RenderedSource;
+  /**
+   * The instrumented text with probe ids from `firstId` (reserve `probes.length` ids first); with `only`, just those
+   * functions (indices of the functions given) are instrumented, with the same ids (LiveEdit edits in steps).
+   */
+  render(firstId: number, only?: ReadonlySet<number>): RenderedSource;
 }
 
 export interface RenderedSource {
@@ -97,6 +100,8 @@ interface Edit {
   order: 0 | 1 | 2 | 3;
   /** The other end of a wrapper: outer openers first (larger end), inner closers first (larger start). */
   partner: number;
+  /** The function (index among those given) whose instrumentation this is. */
+  fn: number;
 }
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
@@ -164,11 +169,11 @@ export function instrument(
       return `${ID}${probes.length - 1}${ID}`;
     };
     const point = (at: number, text: string): void => {
-      edits.push({ at, text, order: 2, partner: at });
+      edits.push({ at, text, order: 2, partner: at, fn: fnIndex });
     };
     const wrap = (start: number, end: number, open: string, close: string): void => {
-      edits.push({ at: start, text: open, order: open === '{' ? 1 : 3, partner: end });
-      edits.push({ at: end, text: close, order: 0, partner: start });
+      edits.push({ at: start, text: open, order: open === '{' ? 1 : 3, partner: end, fn: fnIndex });
+      edits.push({ at: end, text: close, order: 0, partner: start, fn: fnIndex });
     };
     /**
      * A wrapper made after the edits inside it (from `mark` on): placed before them, as if made first, so that at a
@@ -312,8 +317,8 @@ export function instrument(
             list(body.body);
             point(body.end - 1, end);
           } else {
-            edits.push({ at: body.start, text: '{', order: 1, partner: body.end });
-            edits.push({ at: body.end, text: `${end}}`, order: 0, partner: body.start });
+            edits.push({ at: body.start, text: '{', order: 1, partner: body.end, fn: fnIndex });
+            edits.push({ at: body.end, text: `${end}}`, order: 0, partner: body.start, fn: fnIndex });
             statement(body);
           }
           return;
@@ -403,7 +408,10 @@ export function instrument(
         (a.order === 2 ? ma - mb : b.partner - a.partner || (a.order === 0 ? mb - ma : ma - mb)),
     )
     .map(({ edit }) => edit);
-  return { probes, render: (firstId) => render(source, lineStarts, ordered, firstId) };
+  return {
+    probes,
+    render: (firstId, only) => render(source, lineStarts, only ? ordered.filter((e) => only.has(e.fn)) : ordered, firstId),
+  };
 }
 
 /**

@@ -97,6 +97,8 @@ export interface AgentReport {
     unseenExits?: number;
     sweptBytes?: number;
     unexplainedDrops?: number;
+    /** Attach with probes: how long each LiveEdit of a script stopped the target, in ms. */
+    editPausesMs?: number[];
   };
   warnings: string[];
   /** True for the report taken when the target exits; false for a snapshot while it runs. */

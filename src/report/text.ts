@@ -28,7 +28,9 @@ export function renderText(result: ProfileResult, format: ByteFormat): string {
     const engine = result.stats.engine ?? 'breakpoints';
     out.push(
       engine === 'probes'
-        ? 'Read by source probes: the marked functions were instrumented as they loaded (node ran with --single-threaded).'
+        ? result.command === 'attach'
+          ? 'Read by source probes: the scripts of the marked functions were edited in place (LiveEdit) while attached, and put back on detach.'
+          : 'Read by source probes: the marked functions were instrumented as they loaded (node ran with --single-threaded).'
         : "Read by inspector breakpoints: V8 kept the marked functions in its interpreter, whose figures these are.",
     );
     if (result.functions.some(hasSuspensions)) {

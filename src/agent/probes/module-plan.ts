@@ -11,6 +11,7 @@ import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../../s
 import type { ParsedSource } from '../../selection/find-functions';
 import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../../selection/selectors';
 import type { MarkReason, SelectedFunction, SelectionSpec } from '../../selection/selectors';
+import type { SourceFunction } from '../../selection/find-functions';
 import { loadSourceMap, originalViewOf } from '../../sourcemap/load';
 import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../../sourcemap/original';
 import type { OriginalView } from '../../sourcemap/original';
@@ -91,7 +92,33 @@ export interface PlanRequest {
 }
 
 export function planModule(request: PlanRequest): ModulePlan {
+  return planInstrumentation(request, false).plan;
+}
+
+/**
+ * A script's instrumentation for `Debugger.setScriptSource`, as the edits to make one after another: V8 matches the
+ * old and new functions by their positions through a line diff, then a token diff inside each run of changed lines,
+ * and a run holding several instrumented functions can leave some unmatched (status Ok, old code kept: measured on
+ * Node 20 and 24 with seven functions on adjacent lines, six kept their old code). So functions with no unchanged
+ * line between them go in separate edits, each adding its own to what the previous edits made.
+ */
+export interface LiveEditPlan {
+  plan: ModulePlan;
+  /** The script's text after each edit (the last is the whole instrumentation), and the functions each adds. */
+  steps: Array<{ code: string; functions: number[] }>;
+  /** Marked functions that cannot be edited with probes (named in a warning), left to the caller. */
+  skipped: Array<{ name: string; reason: string }>;
+  /** Per planned function: what a closure of it still running the old code looks like (to check the edit). */
+  originals: Array<{ simpleName: string; body: string }>;
+}
+
+export function planLiveEdit(request: PlanRequest): LiveEditPlan {
+  return planInstrumentation(request, true);
+}
+
+function planInstrumentation(request: PlanRequest, liveEdit: boolean): LiveEditPlan {
   const { source, url, selection: spec } = request;
+  const result: LiveEditPlan = { plan: undefined as unknown as ModulePlan, steps: [], skipped: [], originals: [] };
   const file = fileOf(url);
   const plan: ModulePlan = {
     url,
@@ -103,26 +130,40 @@ export function planModule(request: PlanRequest): ModulePlan {
     columnShifts: [],
     warnings: [],
   };
+  result.plan = plan;
   // Node 22+ may hand a module to the hooks twice (`require` of an ES module): it is instrumented once.
-  if (source.includes(`var ${TOKEN_VARIABLE}=${PROBE_GLOBAL}.e(`)) return plan;
+  if (source.includes(`var ${TOKEN_VARIABLE}=${PROBE_GLOBAL}.e(`)) return result;
   const view = originalView(source, file, plan.warnings);
-  if (!mayContainSelection(source, file, spec) && !(view && viewMayContainSelection(view, spec))) return plan;
+  if (!mayContainSelection(source, file, spec) && !(view && viewMayContainSelection(view, spec))) return result;
   let parsed: ParsedSource;
   try {
     parsed = parseSource(source, request.isModule ? 'module' : 'script');
   } catch (err) {
     if (err instanceof SourceParseError) {
       plan.warnings.push(`could not parse ${file}:${err.line}: ${err.message}; its functions are not profiled`);
-      return plan;
+      return result;
     }
     throw err;
   }
-  const selected = select(parsed, file, view, spec, plan);
-  if (selected.length === 0) return plan;
-  const result = instrument(source, parsed.program, parsed.lineStarts, selected.map((s) => s.fn), { throws: true });
-  const firstId = request.reserveIds(result.probes.length);
-  const rendered = result.render(firstId);
+  let selected = select(parsed, file, view, spec, plan);
+  if (liveEdit) {
+    // An arrow with an expression body gets a block, which ends where the arrow did not: V8 then cannot match it.
+    const expressionBody = (f: SelectedFunction) => source[f.fn.bodyStart] !== '{';
+    for (const f of selected.filter(expressionBody)) result.skipped.push({ name: f.fn.name, reason: 'an arrow with an expression body' });
+    selected = selected.filter((f) => !expressionBody(f));
+  }
+  if (selected.length === 0) return result;
+  const probed = instrument(source, parsed.program, parsed.lineStarts, selected.map((s) => s.fn), { throws: !liveEdit });
+  const firstId = request.reserveIds(probed.probes.length);
+  const rendered = probed.render(firstId);
   plan.code = rendered.code;
+  if (liveEdit) {
+    result.originals = selected.map(({ fn }) => ({
+      simpleName: fn.name === '(anonymous)' ? '' : fn.simpleName,
+      body: source.slice(fn.bodyStart, fn.end),
+    }));
+  }
+  if (liveEdit) result.steps = editSteps(selected.map((f) => f.fn), (only) => probed.render(firstId, only).code);
   for (const [line, shifts] of columnShiftsOf(rendered.insertions, parsed.lineStarts)) {
     for (const [column, length] of shifts) plan.columnShifts.push([line, column, length]);
   }
@@ -133,7 +174,7 @@ export function planModule(request: PlanRequest): ModulePlan {
       if (view?.files.includes(l.file)) continue; // matched through the map, in original lines
       if (l.file === file && l.line >= fn.startLine && l.line <= fn.endLine) plan.matchedLines.push(`${l.file}:${l.line}`);
     }
-    const own = result.probes.map((p, i) => ({ p, id: firstId + i })).filter(({ p }) => p.fn === index);
+    const own = probed.probes.map((p, i) => ({ p, id: firstId + i })).filter(({ p }) => p.fn === index);
     const position = (offset: number) => {
       const line = lineOfOffset(parsed.lineStarts, offset);
       return { line, column: offset - parsed.lineStarts[line - 1]! };
@@ -168,7 +209,25 @@ export function planModule(request: PlanRequest): ModulePlan {
       probes,
     });
   });
-  return plan;
+  return result;
+}
+
+/** Groups of functions with an unchanged line between any two of them (and none inside another), edited in turn. */
+function editSteps(functions: SourceFunction[], render: (only: ReadonlySet<number>) => string): LiveEditPlan['steps'] {
+  const order = functions.map((fn, index) => ({ fn, index })).sort((a, b) => a.fn.start - b.fn.start);
+  const groups: Array<Array<{ fn: SourceFunction; index: number }>> = [];
+  for (const item of order) {
+    const fits = (group: Array<{ fn: SourceFunction }>) =>
+      group.every(({ fn }) => item.fn.startLine > fn.endLine + 1 || fn.startLine > item.fn.endLine + 1);
+    const group = groups.find(fits);
+    if (group) group.push(item);
+    else groups.push([item]);
+  }
+  const done = new Set<number>();
+  return groups.map((group) => {
+    for (const { index } of group) done.add(index);
+    return { code: render(new Set(done)), functions: group.map(({ index }) => index) };
+  });
 }
 
 /**

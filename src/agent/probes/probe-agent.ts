@@ -79,17 +79,39 @@ export class ProbeAgent {
 
   /** Puts the probes' global in place and settles their code; then hooks module loading. */
   start(): void {
-    Object.defineProperty(globalThis, PROBE_GLOBAL, { value: this.runtime.probes, configurable: true, enumerable: false, writable: false });
-    const p = this.runtime.probes;
-    for (let i = 0; i < WARM_UP_CALLS; i++) p.v(p.e(WARM_UP_PROBE), WARM_UP_PROBE, i);
-    this.runtime.snapshot();
-    this.warmUpReadings = this.runtime.stats().readings;
+    this.installRuntime();
     this.hookCommonJs();
     // Plans of ES modules may still be on their way from the loader thread when a stack is formatted.
     installStackColumns((file) => {
       this.drainPlans();
       return this.columnShifts.get(file);
     });
+  }
+
+  /** The probes' global, their code settled. (Attach edits loaded scripts instead of hooking module loading.) */
+  installRuntime(): void {
+    Object.defineProperty(globalThis, PROBE_GLOBAL, { value: this.runtime.probes, configurable: true, enumerable: false, writable: false });
+    const p = this.runtime.probes;
+    for (let i = 0; i < WARM_UP_CALLS; i++) p.v(p.e(WARM_UP_PROBE), WARM_UP_PROBE, i);
+    this.runtime.snapshot();
+    this.warmUpReadings = this.runtime.stats().readings;
+  }
+
+  /** Takes the probes' global away: only once no instrumented code is left to call it (attach restored every script). */
+  removeRuntime(): void {
+    this.stop();
+    const holder = globalThis as Record<string, unknown>;
+    if (holder[PROBE_GLOBAL] === this.runtime.probes) delete holder[PROBE_GLOBAL];
+  }
+
+  /** Probe readings so far (the warm-up's left out). */
+  hitCount(): number {
+    return this.runtime.stats().readings - this.warmUpReadings;
+  }
+
+  /** Reserves `count` consecutive probe ids and returns the first. */
+  reserveIds(count: number): number {
+    return Atomics.add(this.ids, 0, count);
   }
 
   /**
@@ -200,7 +222,8 @@ export class ProbeAgent {
     for (let m = receiveMessageOnPort(this.esmPort); m; m = receiveMessageOnPort(this.esmPort)) this.register(m.message as ModulePlan);
   }
 
-  private register(plan: ModulePlan): void {
+  /** A module's probes and functions, before any of its code runs with them. */
+  register(plan: ModulePlan): void {
     if (plan.columnShifts.length > 0) {
       const shifts: ColumnShifts = new Map();
       for (const [line, column, length] of plan.columnShifts) {
