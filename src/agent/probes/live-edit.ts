@@ -114,7 +114,6 @@ export class LiveEditAgent {
   private restore(): void {
     for (const [scriptId, script] of this.edited) {
       const result = this.setSource(scriptId, script.original);
-      if (process.env.LP_DEBUG) console.error("restore", scriptId, result);
       if (result === 'Ok' || result === 'gone') this.edited.delete(scriptId);
     }
     if (this.edited.size === 0) {
