@@ -34,7 +34,7 @@ const isProgramScript = (url: string, includeNodeModules: boolean): boolean =>
 const CALIBRATION_URL = 'lineprof:calibration';
 
 /** The global the breakpoint conditions call. Short, because V8 compiles the condition on every hit. */
-export const RECORDER_GLOBAL = '__lineprof';
+export const RECORDER_GLOBAL = '__lineprofBreak';
 
 type FunctionMeta = Omit<
   AgentFunctionReport,

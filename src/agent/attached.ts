@@ -6,7 +6,7 @@ import type { AgentConfig, AgentReport } from '../model/types';
 import { PROBE_GLOBAL } from '../instrument/instrument';
 import { AGENT_MODULE_KEY } from './attach-protocol';
 import type { ProgressChannel, ProgressMessage } from './attach-protocol';
-import { Agent, listScripts } from './agent';
+import { Agent, listScripts, RECORDER_GLOBAL } from './agent';
 import { LiveEditAgent } from './probes/live-edit';
 import type { ScriptListing } from './agent';
 
@@ -46,7 +46,7 @@ export function start(config: AgentConfig, progress?: ProgressChannel): { functi
   const holder = globalThis as Holder;
   if (holder[KEY]) throw new Error('another lineprof is already attached to this process');
   // Two profilers in one process would each see the other's readings in the program's lines.
-  if (PROBE_GLOBAL in globalThis) throw new Error('this process is being profiled by lineprof run already attached');
+  if (PROBE_GLOBAL in globalThis || RECORDER_GLOBAL in globalThis) throw new Error('this process is being profiled by lineprof run already attached');
   const agent: Engine = config.engine === 'probes' && config.mode !== 'spans' ? new LiveEditAgent(config) : new Agent(config);
   const attached: Attached = { agent };
   holder[KEY] = attached;

@@ -91,7 +91,7 @@ test('profileLines in the test\'s own process: one call of a function given with
   assertBytes(line('ids.map').allocatedBytes, 800_048, tolerance, 'labels line');
   assert.equal(line('return labels.length').occurrences, 1);
   // The breakpoints are gone afterwards: calling it again changes nothing.
-  assert.ok(!('__lineprof' in globalThis));
+  assert.ok(!('__lineprof' in globalThis) && !('__lineprofBreak' in globalThis));
 });
 
 test('expectMemory passes under the budget and fails over it, naming the heaviest line', async () => {

@@ -47,7 +47,7 @@ async function targetState(ws: string, file: string): Promise<{ globals: string;
     }
     const { result } = await client.Runtime.evaluate({
       expression:
-        "[typeof globalThis.__lineprof, typeof globalThis.__lineprofProgress, typeof globalThis[Symbol.for('lineprof.attachedAgent')], typeof globalThis[Symbol.for('lineprof.agentModule')]].join()",
+        "[typeof (globalThis.__lineprof ?? globalThis.__lineprofBreak), typeof globalThis.__lineprofProgress, typeof globalThis[Symbol.for('lineprof.attachedAgent')], typeof globalThis[Symbol.for('lineprof.agentModule')]].join()",
       returnByValue: true,
     });
     return { globals: result.value as string, source: scriptSource };
@@ -103,7 +103,14 @@ test('attach --engine probes to a server that cannot see lineprof\'s files (a mo
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-hidden-'));
   const script = path.join(dir, 'server.js');
   fs.copyFileSync(SERVER, script);
-  const hide = `mount -t tmpfs none ${JSON.stringify(ROOT)} && test ! -e ${JSON.stringify(path.join(ROOT, 'package.json'))} && exec ${JSON.stringify(process.execPath)} --inspect=127.0.0.1:0 ${JSON.stringify(script)}`;
+  // Node's own folder may be inside lineprof's (CI's .cache/node): it is bind-mounted out first.
+  const nodeDir = path.join(dir, 'node');
+  fs.mkdirSync(nodeDir);
+  const node = path.join(nodeDir, path.basename(process.execPath));
+  const q = JSON.stringify;
+  const hide =
+    `mount --bind ${q(path.dirname(process.execPath))} ${q(nodeDir)} && mount -t tmpfs none ${q(ROOT)} && ` +
+    `test ! -e ${q(path.join(ROOT, 'package.json'))} && exec ${q(node)} --inspect=127.0.0.1:0 ${q(script)}`;
   const child = spawn('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', hide], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   try {
     let out = '';

@@ -22,7 +22,7 @@ async function leftovers(ws: string): Promise<string> {
   const session = await InspectorSession.connect(ws);
   try {
     return await session.evaluate<string>(
-      "[typeof globalThis.__lineprof, typeof globalThis.__lineprofProgress, typeof globalThis[Symbol.for('lineprof.attachedAgent')]].join()",
+      "[typeof (globalThis.__lineprof ?? globalThis.__lineprofBreak), typeof globalThis.__lineprofProgress, typeof globalThis[Symbol.for('lineprof.attachedAgent')]].join()",
     );
   } finally {
     await session.close();

@@ -241,7 +241,7 @@ test('host:port of a running server: heap samples, the marked handler\'s calls a
     }
     const session = await InspectorSession.connect(server.ws!);
     try {
-      assert.equal(await session.evaluate<string>("typeof globalThis.__lineprof + typeof globalThis[Symbol.for('lineprof.attachedAgent')]"), 'undefinedundefined');
+      assert.equal(await session.evaluate<string>("typeof globalThis.__lineprof + typeof globalThis.__lineprofBreak + typeof globalThis[Symbol.for('lineprof.attachedAgent')]"), 'undefinedundefinedundefined');
     } finally {
       await session.close();
     }
