@@ -21,12 +21,13 @@ import type { EndpointRequest } from './target/endpoint';
 import { VERSION } from './version';
 import type { ProgressChannel, ProgressMessage } from './agent/attach-protocol';
 import { RemoteAgent } from './inspector/remote-agent';
+export { DEFAULT_MAX_EDIT_PAUSE_MS } from './agent/probes/live-edit';
 import type { ScriptListing } from './agent/agent';
 
 const POLL_MS = 250;
 const PROGRESS_BINDING = '__lineprofProgress';
 
-export interface AttachOptions extends EndpointRequest, ProfileOptions {
+export interface AttachOptions extends EndpointRequest, Omit<ProfileOptions, 'engine'> {
   /** Stop after this long. */
   durationMs?: number;
   /** Stop once the marked functions have been called this many times. */
@@ -37,6 +38,10 @@ export interface AttachOptions extends EndpointRequest, ProfileOptions {
   onProgress?: (progress: AttachProgress) => void;
   /** Send the whole report with every progress message (a live view), not once a second. */
   liveReports?: boolean;
+  /** `auto` (default): probes by LiveEdit where the target's Node has it, else breakpoints. */
+  engine?: 'auto' | 'probes' | 'breakpoints';
+  /** Probes: a script whose edit is expected to stop the target longer than this (ms) keeps breakpoints. */
+  maxEditPauseMs?: number;
 }
 
 export interface AttachProgress {
@@ -81,7 +86,8 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     includeNodeModules: options.includeNodeModules ?? false,
     gcEvery: options.gcEvery ?? DEFAULT_GC_EVERY,
     calibrationSamples: options.calibrationSamples ?? 5,
-    engine: options.engine ?? 'breakpoints',
+    engine: options.engine ?? 'auto',
+    ...(options.maxEditPauseMs !== undefined ? { maxEditPauseMs: options.maxEditPauseMs } : {}),
   };
   const endpoint = await resolveEndpoint(options);
   const session = await InspectorSession.connect(endpoint.url);

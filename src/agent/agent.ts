@@ -80,7 +80,16 @@ export class Agent {
   /** Spans mode: the async functions and generators, whose calls end in any order (a set: asked at every hit). */
   private readonly spansInAnyOrder = new Set<number>();
 
-  constructor(private readonly config: AgentConfig) {
+  /**
+   * `globalName`: the function the breakpoint conditions call. Attach's probe engine runs one agent of its own per
+   * script it cannot edit yet, each under its own name, for that script only (`scriptId`: V8 also lists the texts
+   * LiveEdit replaced, as scripts of the same URL).
+   */
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly globalName: string = RECORDER_GLOBAL,
+    private readonly scriptId?: string,
+  ) {
     this.spans =
       config.mode === 'spans'
         ? new SpanRecorder((fn) => this.spansInAnyOrder.has(fn))
@@ -97,7 +106,7 @@ export class Agent {
   start(): void {
     const recorder = this.recorder;
     const spans = this.spans;
-    Object.defineProperty(globalThis, RECORDER_GLOBAL, {
+    Object.defineProperty(globalThis, this.globalName, {
       value: spans
         ? (fn: number, exit: number) => spans.hit(fn, exit)
         : (id: number, calibration: number) => recorder.hit(id, calibration),
@@ -211,7 +220,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.main.close();
-    delete (globalThis as Record<string, unknown>)[RECORDER_GLOBAL];
+    delete (globalThis as Record<string, unknown>)[this.globalName];
   }
 
   private onScriptParsed(event: ScriptParsedEvent): void {
@@ -219,7 +228,7 @@ export class Agent {
       this.instrumentScript(event, (parsed) => parsed.functions.map((fn) => ({ fn, reasons: [] })));
       return;
     }
-    if (this.stopped || !this.isCandidate(event.url)) return;
+    if (this.stopped || !this.isCandidate(event.url) || (this.scriptId !== undefined && event.scriptId !== this.scriptId)) return;
     if (this.deferred) {
       this.deferred.push(event);
       return;
@@ -242,7 +251,7 @@ export class Agent {
     try {
       const { breakpointId } = this.main.post<{ breakpointId: string }>('Debugger.setBreakpointByUrl', {
         ...target,
-        condition: `${RECORDER_GLOBAL}(${id},1)`,
+        condition: `${this.globalName}(${id},1)`,
       });
       this.calibrationBreakpoints.set(id, breakpointId);
       return true;
@@ -291,7 +300,7 @@ export class Agent {
       try {
         this.main.post('Debugger.setBreakpoint', {
           location: { scriptId: event.scriptId, lineNumber: p.lineNumber0, columnNumber: p.columnNumber0 },
-          condition: `${RECORDER_GLOBAL}(${fnIndex},${p.kind === LocationKind.Return ? 1 : 0})`,
+          condition: `${this.globalName}(${fnIndex},${p.kind === LocationKind.Return ? 1 : 0})`,
         });
         this.locations++;
       } catch {
@@ -391,7 +400,7 @@ export class Agent {
         try {
           const { breakpointId } = this.main.post<{ breakpointId: string }>('Debugger.setBreakpoint', {
             location: { scriptId: event.scriptId, lineNumber: p.lineNumber0, columnNumber: p.columnNumber0 },
-            condition: `${RECORDER_GLOBAL}(${id},0)`,
+            condition: `${this.globalName}(${id},0)`,
           });
           if (this.probeScript) {
             this.probeScript.breakpoints.push(breakpointId);

@@ -7,7 +7,7 @@ import { PROBE_GLOBAL } from '../instrument/instrument';
 import { AGENT_MODULE_KEY } from './attach-protocol';
 import type { ProgressChannel, ProgressMessage } from './attach-protocol';
 import { Agent, listScripts, RECORDER_GLOBAL } from './agent';
-import { LiveEditAgent } from './probes/live-edit';
+import { LiveEditAgent, NoLiveEditError } from './probes/live-edit';
 import type { ScriptListing } from './agent';
 
 const KEY = Symbol.for('lineprof.attachedAgent');
@@ -47,11 +47,20 @@ export function start(config: AgentConfig, progress?: ProgressChannel): { functi
   if (holder[KEY]) throw new Error('another lineprof is already attached to this process');
   // Two profilers in one process would each see the other's readings in the program's lines.
   if (PROBE_GLOBAL in globalThis || RECORDER_GLOBAL in globalThis) throw new Error('this process is being profiled by lineprof run already attached');
-  const agent: Engine = config.engine === 'probes' && config.mode !== 'spans' ? new LiveEditAgent(config) : new Agent(config);
+  const probes = (config.engine === 'probes' || config.engine === 'auto') && config.mode !== 'spans';
+  let agent: Engine = probes ? new LiveEditAgent(config) : new Agent(config);
   const attached: Attached = { agent };
   holder[KEY] = attached;
   try {
-    agent.start();
+    try {
+      agent.start();
+    } catch (err) {
+      // auto: a Node without LiveEdit (26) is read by breakpoints; nothing was edited.
+      if (!(err instanceof NoLiveEditError) || config.engine !== 'auto') throw err;
+      agent.stop();
+      agent = attached.agent = new Agent(config);
+      agent.start();
+    }
   } catch (err) {
     remove();
     // The controller's progress binding (Runtime.removeBinding leaves the function in place).

@@ -50,6 +50,7 @@ function toProfile(fn: AgentFunctionReport): FunctionProfile {
     externalBytes: fn.externalBytes,
     maxCallNetBytes: fn.maxCallNetBytes ?? null,
     lines,
+    ...(fn.engine ? { engine: fn.engine } : {}),
   };
 }
 

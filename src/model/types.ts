@@ -22,11 +22,14 @@ export interface AgentConfig {
    */
   mode?: 'lines' | 'spans';
   /**
-   * `probes` (run's default): the marked functions are instrumented as their modules load. `breakpoints`: never-pausing
-   * conditional breakpoints set through a same-thread inspector session (attach, spans, and code the hooks cannot
-   * reach).
+   * `probes` (run's default): the marked functions are instrumented as their modules load (run) or their scripts
+   * edited in place (attach). `breakpoints`: never-pausing conditional breakpoints set through a same-thread
+   * inspector session (spans, and code the hooks cannot reach). `auto` (attach's default): probes where the Node has
+   * LiveEdit, breakpoints where it has not.
    */
-  engine?: 'probes' | 'breakpoints';
+  engine?: 'probes' | 'breakpoints' | 'auto';
+  /** Attach with probes: a script whose edit is expected to stop the process longer than this keeps breakpoints. */
+  maxEditPauseMs?: number;
 }
 
 /** What `lineprof run` tells the preloaded agent, through the LINEPROF_AGENT environment variable. */
@@ -62,6 +65,8 @@ export interface AgentFunctionReport {
   /** The largest net heap change of one call; null when no call ended. */
   maxCallNetBytes: number | null;
   lines: Array<[number, LineStats]>;
+  /** Attach: which engine read this function (an edit refused at first is read by breakpoints until it is taken). */
+  engine?: 'probes' | 'breakpoints' | 'breakpoints, then probes';
   /** Lines that carry at least one recording breakpoint (lines that can show figures). */
   instrumentedLines: number[];
   /**
@@ -168,6 +173,8 @@ export interface FunctionProfile {
   /** The largest net heap change of one call (what `--max-increment` checks); null when no call ended. */
   maxCallNetBytes: number | null;
   lines: LineProfile[];
+  /** Attach: which engine read it, when one function's figures come from both (see AgentFunctionReport). */
+  engine?: 'probes' | 'breakpoints' | 'breakpoints, then probes';
 }
 
 export interface ProfileResult {

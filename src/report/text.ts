@@ -62,7 +62,8 @@ export function renderFunction(fn: FunctionProfile, format: ByteFormat): string[
     '   Line Contents';
   const rows = fn.lines.map((line) => renderLine(line, format, suspended));
   return [
-    `Function: ${printable(fn.name)} (lines ${fn.startLine}-${fn.endLine}): ${callText}`,
+    `Function: ${printable(fn.name)} (lines ${fn.startLine}-${fn.endLine}): ${callText}` +
+      (fn.engine && fn.engine !== 'probes' ? `, read by ${fn.engine}` : ''),
     '',
     header,
     '='.repeat(header.length),

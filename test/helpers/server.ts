@@ -41,10 +41,10 @@ export async function startServer(options: { inspect: boolean; script?: string; 
   };
 }
 
-export function request(port: number): Promise<string> {
+export function request(port: number, urlPath = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      .get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
         res.on('end', () => resolve(body));

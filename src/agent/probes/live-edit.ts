@@ -4,12 +4,24 @@
  * back on detach. The probes, their log and the attribution are run mode's (ProbeAgent); only the way the
  * instrumented code gets in differs.
  *
- * What V8 does with an edit (DESIGN.md §10, and measured here): closures made before it run the new code; it is
- * refused while a function of the script is on the stack or has a suspended call; it can answer Ok and leave a
- * function with its old code when it cannot match old and new functions (planLiveEdit edits in steps so that it
- * can, and every function is checked afterwards); Node 26's V8 no longer has it at all.
+ * What V8 does with an edit (DESIGN.md §10, and measured here):
+ * - closures made before it run the new code;
+ * - it is refused while a function of the script is on the stack or has a suspended call: that script's marked
+ *   functions are read by breakpoints meanwhile (a breakpoint agent of their own), and the edit is made once none of
+ *   their calls is open;
+ * - it can answer Ok and leave a function with its old code when it cannot match old and new functions
+ *   (planLiveEdit edits in steps so that it can, and every function is checked in the heap afterwards);
+ * - it stops the process for a time that grows with the heap and, faster, with the script (measured here, Node 20:
+ *   13 ms at a 5 MB heap, 418 ms at 129 MB; 150 ms for a 250 KB script, 7.2 s for 1 MB, 27 s for 2 MB; a dry run
+ *   costs the same): a script whose estimate is over the bound keeps breakpoints, and the report says so;
+ * - Node 26's V8 no longer has it at all (NoLiveEditError).
  */
-import type { AgentConfig, AgentReport } from '../../model/types';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import type { AgentConfig, AgentFunctionReport, AgentReport } from '../../model/types';
+import type { LineStats } from '../../attribution/charges';
+import { Agent, RECORDER_GLOBAL } from '../agent';
+import { heapBinding } from '../heap-reader';
 import { InspectorConnection, ProtocolCallError } from '../inspector-connection';
 import type { ScriptParsedEvent } from '../inspector-connection';
 import { isProgramScript } from '../scripts';
@@ -22,69 +34,115 @@ interface EditResult {
   exceptionDetails?: { text?: string };
 }
 
-interface PendingEdit {
+/** A script with marked functions, from its plan to its last edit. */
+interface ScriptWork {
   script: ScriptParsedEvent;
   live: LiveEditPlan;
-  source: string;
-  next: number;
-}
-
-interface EditedScript {
-  url: string;
+  /** The script's text before lineprof: what detach puts back. */
   original: string;
+  /** The next of live.steps to make. */
+  next: number;
+  /** Breakpoints for its functions while the edit cannot be made. */
+  fallback?: Agent;
+  /** Breakpoints for good: the edit would stop the process too long. */
+  keepBreakpoints?: boolean;
+  /** Not before this time (ms, Date.now) is the edit tried again; the wait doubles with each refusal. */
+  retryAt: number;
+  retryDelayMs: number;
+  /** The fallback's call count at the last refusal: a call seen since (one that began before the attach may just
+   * have ended, unseen as open) makes the next try due at once. */
+  callsAtRefusal: number;
 }
 
-/** Where a script found while profiling waits to be edited: a refused edit is tried again. */
-const RETRY_MS = 200;
-/** A script whose restore is refused this many times gets a full collection (a finished async call's generator
- * object keeps the edit blocked until one, on Node 24), then more tries. */
+/** V8 no longer has LiveEdit (Node 26): attach uses breakpoints throughout (or says so, with --engine probes). */
+export class NoLiveEditError extends Error {
+  constructor() {
+    super(`this Node (${process.version}) has no LiveEdit (V8 removed Debugger.setScriptSource): attach with --engine breakpoints`);
+  }
+}
+
+/** A refused edit is tried again after this, doubling up to MAX_RETRY_MS (each try stops the process, as an edit). */
+const FIRST_RETRY_MS = 200;
+const MAX_RETRY_MS = 5_000;
+/** How often the open calls of a script read by breakpoints are looked at. */
+const POLL_MS = 100;
+/** A restore refused this many times gets a full collection (a finished async call keeps the edit blocked until
+ * one, on Node 24), then more tries. */
 const RESTORE_TRIES_BEFORE_GC = 5;
+/** The pause model, measured on this machine (see above): ms per MB of heap, ms per KB² of script. */
+const PAUSE_MS_PER_HEAP_MB = 3.3;
+const PAUSE_MS_PER_SCRIPT_KB2 = 0.0065;
+export const DEFAULT_MAX_EDIT_PAUSE_MS = 500;
+
+/** The pause one edit of a script of this many characters is expected to cost, at the heap in use now. */
+export function estimatePauseMs(scriptChars: number, heapUsedBytes: number): number {
+  const kb = scriptChars / 1024;
+  return PAUSE_MS_PER_HEAP_MB * (heapUsedBytes / 1048576) + PAUSE_MS_PER_SCRIPT_KB2 * kb * kb;
+}
 
 export class LiveEditAgent {
   private readonly probes: ProbeAgent;
   private readonly connection: InspectorConnection;
-  private readonly edited = new Map<string, EditedScript>();
-  /** Scripts to edit (loaded after the start, or refused): scriptId → its event. */
-  private readonly waiting = new Map<string, ScriptParsedEvent>();
-  /** A refused script's plan and the step to go on from (the same probe ids when it is taken). */
-  private readonly refused = new Map<string, PendingEdit>();
+  /** Scripts with marked functions, by scriptId, until detach. */
+  private readonly work = new Map<string, ScriptWork>();
+  /** Scripts whose edit took (some steps or all): put back on detach. */
+  private readonly edited = new Set<string>();
+  /** Scripts parsed after the start, planned from a timer. */
+  private readonly arrived: ScriptParsedEvent[] = [];
+  /** Breakpoint agents whose scripts got their probes: their figures, taken at the switch. */
+  private readonly fallbackReports: AgentReport[] = [];
   private readonly warnings: string[] = [];
   /** Functions (file:startLine) whose closures kept their old code: left out of the report. */
   private readonly unpatched = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private starting = true;
+  /** A LiveEdit is being made: the script objects V8 reports meanwhile hold the replaced text, not new code. */
+  private editing = false;
   private stopped = false;
   private restoreTries = 0;
+  private fallbackCount = 0;
+  private readonly maxPauseMs: number;
   /** Milliseconds each edit stopped the process for, in order. */
   readonly editPauses: number[] = [];
 
   constructor(private readonly config: AgentConfig) {
     this.probes = new ProbeAgent(config);
     this.connection = new InspectorConnection((event) => this.onScript(event));
+    this.maxPauseMs = config.maxEditPauseMs ?? DEFAULT_MAX_EDIT_PAUSE_MS;
   }
 
+  /**
+   * Plans every loaded script now (so that what the selection matched is known when this returns) and makes the
+   * edits from a timer: this runs inside the controller's evaluation, which may have interrupted a marked function.
+   */
   start(): void {
     this.probes.installRuntime();
     // The scripts loaded so far arrive as scriptParsed notifications inside this call.
     this.connection.post('Debugger.enable');
     this.starting = false;
-    const first = [...this.waiting.values()];
-    this.waiting.clear();
-    for (const script of first) this.edit(script);
-    this.schedule();
+    // Made now: on a Node without LiveEdit the first edit throws here, before anything else is changed (and an
+    // edit refused because the evaluation interrupted a marked function falls back to breakpoints).
+    this.tick(true);
   }
 
   callCount(): number {
-    return this.probes.callCount();
+    return this.probes.callCount() + this.fallbacks().reduce((n, a) => n + a.callCount(), 0) + this.fallbackReports.reduce((n, r) => n + r.functions.reduce((m, f) => m + f.calls, 0), 0);
   }
 
   hitCount(): number {
-    return this.probes.hitCount();
+    return this.probes.hitCount() + this.fallbacks().reduce((n, a) => n + a.hitCount(), 0);
   }
 
   report(final: boolean): AgentReport {
+    const breakpointReports = [...this.fallbackReports, ...this.fallbacks().map((a) => a.report(final))];
     const report = this.probes.report(final);
-    report.functions = report.functions.filter((f) => !this.unpatched.has(`${f.file}:${f.startLine}`));
+    report.functions = report.functions
+      .filter((f) => !this.unpatched.has(`${f.file}:${f.startLine}`))
+      .map((f) => ({ ...f, engine: 'probes' as const }));
+    for (const r of breakpointReports) {
+      for (const f of r.functions) mergeFunction(report.functions, f);
+      for (const w of r.warnings) if (!report.warnings.includes(w)) report.warnings.push(w);
+    }
     report.warnings.push(...this.warnings.filter((w) => !report.warnings.includes(w)));
     report.stats.editPausesMs = [...this.editPauses];
     if (final) this.stop();
@@ -92,101 +150,172 @@ export class LiveEditAgent {
   }
 
   /**
-   * Puts every script back as it was. A restore refused (a function of the script is running or suspended) is
-   * tried again from a timer; the probes stay, recording nothing, until every script is back, then go.
+   * Puts every script back as it was and takes the breakpoints out. A restore refused (a function of the script is
+   * running or suspended) is tried again from a timer; the probes stay, recording nothing, until every script is
+   * back, then go.
    */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.probes.stop();
-    this.waiting.clear();
-    this.refused.clear();
+    for (const agent of this.fallbacks()) agent.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.restore();
   }
 
-  /** Scripts not restored yet (the controller reports them). */
-  get unrestored(): number {
-    return this.edited.size;
+  private fallbacks(): Agent[] {
+    return [...this.work.values()].flatMap((w) => (w.fallback ? [w.fallback] : []));
   }
 
   private restore(): void {
-    for (const [scriptId, script] of this.edited) {
-      const result = this.setSource(scriptId, script.original);
-      if (result === 'Ok' || result === 'gone') this.edited.delete(scriptId);
+    for (const scriptId of this.edited) {
+      const status = this.setSource(scriptId, this.work.get(scriptId)!.original);
+      if (status === 'Ok' || status === 'gone') this.edited.delete(scriptId);
     }
     if (this.edited.size === 0) {
+      this.work.clear();
       this.probes.removeRuntime();
       this.connection.post('Debugger.disable');
       this.connection.close();
       return;
     }
-    if (++this.restoreTries === RESTORE_TRIES_BEFORE_GC) this.connection.post('HeapProfiler.collectGarbage');
-    this.timer = setTimeout(() => this.restore(), RETRY_MS);
+    if (++this.restoreTries === RESTORE_TRIES_BEFORE_GC) collectGarbage();
+    this.timer = setTimeout(() => this.guarded(() => this.restore()), FIRST_RETRY_MS);
     this.timer.unref();
   }
 
   private onScript(event: ScriptParsedEvent): void {
-    if (this.stopped || !isProgramScript(event.url, this.config.includeNodeModules)) return;
-    this.waiting.set(event.scriptId, event);
-    if (!this.starting) this.schedule();
+    if (this.stopped || this.editing || !isProgramScript(event.url, this.config.includeNodeModules)) return;
+    this.arrived.push(event);
+    if (!this.starting) this.schedule(0);
   }
 
-  /** Waiting scripts are edited from a timer: between the program's tasks, with none of its functions running. */
-  private schedule(): void {
-    if (this.timer || this.waiting.size === 0 || this.stopped) return;
+  private schedule(delayMs: number): void {
+    if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const scripts = [...this.waiting.values()];
-      this.waiting.clear();
-      for (const script of scripts) this.edit(script);
-      this.schedule();
-    }, 0);
+      this.guarded(() => this.tick());
+    }, delayMs);
     this.timer.unref();
   }
 
-  private edit(script: ScriptParsedEvent): void {
-    let work = this.refused.get(script.scriptId);
-    this.refused.delete(script.scriptId);
-    if (!work) {
-      let source: string;
+  /** Between the program's tasks: plans the scripts that arrived, and makes the edits that are due. */
+  private tick(starting = false): void {
+    if (this.stopped) return;
+    for (const script of this.arrived.splice(0)) this.plan(script);
+    const now = Date.now();
+    let waiting = false;
+    for (const [scriptId, w] of this.work) {
+      if (w.keepBreakpoints || w.next >= w.live.steps.length) continue;
+      waiting = true;
+      const active = w.fallback !== undefined && w.fallback.callCount() !== w.callsAtRefusal;
+      if ((now < w.retryAt && !active) || (w.fallback && hasOpenCalls(w.fallback))) continue;
       try {
-        source = this.connection.post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId: script.scriptId }).scriptSource;
-      } catch {
-        return; // gone since
-      }
-      const live = planLiveEdit({
-        source,
-        url: script.url,
-        isModule: script.isModule === true,
-        selection: this.config.selection,
-        reserveIds: (count) => this.probes.reserveIds(count),
-      });
-      for (const s of live.skipped) this.warn(`${s.name} in ${script.url} is not profiled: ${s.reason} cannot be edited with probes`);
-      // The selectors it matched and its warnings count even when nothing in it is edited.
-      this.probes.register({ ...live.plan, functions: [] });
-      if (live.steps.length === 0) return;
-      work = { script, live, source, next: 0 };
-    }
-    const { live, source } = work;
-    const plan = live.plan;
-    for (; work.next < live.steps.length; work.next++) {
-      const step = live.steps[work.next]!;
-      const status = this.setSource(script.scriptId, step.code);
-      if (status === 'gone') return;
-      if (status !== 'Ok') {
-        // Refused (a function of the script is on the stack or suspended): tried again from this step, later.
-        this.warnRefused(script, plan, step.functions, status);
-        this.refused.set(script.scriptId, work);
-        this.waiting.set(script.scriptId, script);
+        this.edit(scriptId, w);
+      } catch (err) {
+        if (starting || !(err instanceof NoLiveEditError)) throw err;
+        // Nothing was edited before (the first edit is made at the start): breakpoints for every script from now.
+        this.warn(`${err.message.replace(/: attach with.*/, '')}: read by breakpoints`);
+        for (const each of this.work.values()) {
+          each.keepBreakpoints = true;
+          if (!each.fallback) this.startFallback(each);
+        }
         return;
       }
-      if (!this.edited.has(script.scriptId)) this.edited.set(script.scriptId, { url: script.url, original: source });
+    }
+    if (waiting) this.schedule(POLL_MS);
+  }
+
+  private plan(script: ScriptParsedEvent): void {
+    let source: string;
+    try {
+      source = this.connection.post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId: script.scriptId }).scriptSource;
+    } catch {
+      return; // gone since
+    }
+    const live = planLiveEdit({
+      source,
+      url: script.url,
+      isModule: script.isModule === true,
+      selection: this.config.selection,
+      reserveIds: (count) => this.probes.reserveIds(count),
+    });
+    for (const s of live.skipped) this.warn(`${s.name} in ${script.url} is not profiled: ${s.reason} cannot be edited with probes`);
+    // The selectors it matched and its warnings count even when nothing in it is edited.
+    this.probes.register({ ...live.plan, functions: [] });
+    if (live.steps.length === 0) return;
+    const w: ScriptWork = { script, live, original: source, next: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0 };
+    this.work.set(script.scriptId, w);
+    const pause = estimatePauseMs(source.length, readHeapUsed());
+    if (pause > this.maxPauseMs) {
+      w.keepBreakpoints = true;
+      this.warn(
+        `${names(live.plan, live.plan.functions.map((_, i) => i))} in ${script.url}: read by breakpoints, as an edit would stop the ` +
+          `process for ~${Math.round(pause)} ms (over --max-edit-pause ${this.maxPauseMs} ms)`,
+      );
+      this.startFallback(w);
+    }
+  }
+
+  private edit(scriptId: string, w: ScriptWork): void {
+    const { live } = w;
+    const plan = live.plan;
+    for (; w.next < live.steps.length; w.next++) {
+      const step = live.steps[w.next]!;
+      let status = this.setSource(scriptId, step.code);
+      if (status === 'BlockedByActiveGenerator' && w.fallback && !hasOpenCalls(w.fallback)) {
+        // No call of the script is open, yet V8 (Node 22, 24) counts a finished async call as suspended until its
+        // generator object is collected: one full collection, then the edit again.
+        collectGarbage();
+        status = this.setSource(scriptId, step.code);
+      }
+      if (status === 'gone') {
+        this.work.delete(scriptId);
+        return;
+      }
+      if (status !== 'Ok') {
+        // Refused: a function of the script is on the stack or has a suspended call. Breakpoints read its marked
+        // functions meanwhile; tried again once they have no open call, and not before the wait is over.
+        if (!w.fallback) {
+          this.warn(`${names(plan, step.functions)} in ${w.script.url}: read by breakpoints until the edit is taken (${status})`);
+          this.startFallback(w);
+        }
+        w.retryAt = Date.now() + w.retryDelayMs;
+        w.retryDelayMs = Math.min(MAX_RETRY_MS, w.retryDelayMs * 2);
+        w.callsAtRefusal = w.fallback?.callCount() ?? 0;
+        return;
+      }
+      this.edited.add(scriptId);
       // No program code runs between the edit and this: the functions' probes are known before any of them fires.
       this.probes.register({ ...plan, functions: plan.functions.filter((_, i) => step.functions.includes(i)) });
     }
-    this.verify(script, live);
+    // Every step taken: the breakpoints go (their figures are kept), after the edit, with no program code between.
+    if (w.fallback) {
+      this.fallbackReports.push(w.fallback.report(true));
+      w.fallback = undefined;
+    }
+    this.verify(w);
+  }
+
+  /** A breakpoint agent for the script's marked functions, selected by their first lines. */
+  private startFallback(w: ScriptWork): void {
+    const agent = new Agent(
+      {
+        ...this.config,
+        engine: 'breakpoints',
+        selection: { markers: false, functions: [], lines: w.live.plan.functions.map((f) => ({ file: f.file, line: f.startLine })) },
+      },
+      `${RECORDER_GLOBAL}${++this.fallbackCount}`,
+      w.script.scriptId,
+    );
+    try {
+      agent.start();
+      w.fallback = agent;
+    } catch (err) {
+      agent.stop();
+      this.warn(`breakpoints could not be set in ${w.script.url} (${(err as Error).message}): calls until the edit are missed`);
+    }
   }
 
   /**
@@ -194,7 +323,8 @@ export class LiveEditAgent {
    * (Runtime.queryObjects, a heap walk like the edit's own): one named as a marked function, whose text ends with
    * that function's original body, still runs without probes. Such a function is reported as not profiled.
    */
-  private verify(script: ScriptParsedEvent, live: LiveEditPlan): void {
+  private verify(w: ScriptWork): void {
+    const { live } = w;
     const names = new Set(live.originals.map((o) => o.simpleName));
     const group = 'lineprof-verify';
     const key = Symbol.for('lineprof.liveFunctions');
@@ -210,7 +340,7 @@ export class LiveEditAgent {
       });
       functions = (holder[key] as Function[] | undefined) ?? [];
     } catch (err) {
-      this.warn(`could not check the edit of ${script.url} (${(err as Error).message}): its figures may miss calls`);
+      this.warn(`could not check the edit of ${w.script.url} (${(err as Error).message}): its figures may miss calls`);
     } finally {
       delete holder[key];
       try {
@@ -227,38 +357,110 @@ export class LiveEditAgent {
       live.originals.forEach((original, index) => {
         if ((fn.name === original.simpleName || fn.name === '') && text.endsWith(original.body)) {
           const planned = live.plan.functions[index]!;
-          const key = `${planned.file}:${planned.startLine}`;
-          if (this.unpatched.has(key)) return;
-          this.unpatched.add(key);
-          this.warn(`${planned.name} (${key}) kept its old code after the edit (V8 could not match it): not profiled`);
+          const at = `${planned.file}:${planned.startLine}`;
+          if (this.unpatched.has(at)) return;
+          this.unpatched.add(at);
+          this.warn(`${planned.name} (${at}) kept its old code after the edit (V8 could not match it): not profiled`);
         }
       });
     }
   }
 
-  private warnRefused(script: ScriptParsedEvent, plan: ModulePlan, functions: number[], status: string): void {
-    const names = functions.map((i) => plan.functions[i]!.name).join(', ');
-    this.warn(`${names} in ${script.url}: the edit was refused (${status}); tried again until it is taken`);
-  }
-
   /** `Ok`, V8's status of a refused edit, or `gone` when the script no longer exists. */
   private setSource(scriptId: string, scriptSource: string): string {
     const started = process.hrtime.bigint();
+    this.editing = true;
     try {
       const result = this.connection.post<EditResult>('Debugger.setScriptSource', { scriptId, scriptSource });
       this.editPauses.push(Number(process.hrtime.bigint() - started) / 1e6);
       if (result.exceptionDetails) return `compile error: ${result.exceptionDetails.text ?? 'unknown'}`;
       return result.status ?? 'Ok';
     } catch (err) {
-      if (err instanceof ProtocolCallError && /no longer available/.test(err.message)) {
-        throw new Error(`this Node (${process.version}) has no LiveEdit (V8 removed Debugger.setScriptSource): attach with --engine breakpoints`);
-      }
+      if (err instanceof ProtocolCallError && /no longer available/.test(err.message)) throw new NoLiveEditError();
       if (err instanceof ProtocolCallError && /No script/i.test(err.message)) return 'gone';
       throw err;
+    } finally {
+      this.editing = false;
+    }
+  }
+
+  /** Work from the agent's timers: a failure there is reported, never thrown into the program. */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.warn(`lineprof's agent failed (${(err as Error).message}): some figures may be missing`);
     }
   }
 
   private warn(message: string): void {
     if (!this.warnings.includes(message)) this.warnings.push(message);
   }
+}
+
+function hasOpenCalls(agent: Agent): boolean {
+  return agent.report(false).functions.some((f) => f.openCalls > 0);
+}
+
+function names(plan: ModulePlan, functions: number[]): string {
+  return functions.map((i) => plan.functions[i]!.name).join(', ');
+}
+
+/**
+ * One full collection, now. (HeapProfiler.collectGarbage answers asynchronously from V8 12 on, so a same-thread
+ * session cannot wait for it.) V8's gc function is made in a context of its own while --expose-gc is on, and the
+ * flag is turned off again: the program's contexts never see it.
+ */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  try {
+    (vm.runInNewContext('gc') as () => void)();
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+}
+
+function readHeapUsed(): number {
+  const heap = heapBinding();
+  heap.updateHeapStatisticsBuffer();
+  return heap.heapStatisticsBuffer[heap.kUsedHeapSizeIndex]!;
+}
+
+/** Adds a function's breakpoint figures to its probe figures (the same function before its edit), or adds it. */
+function mergeFunction(functions: AgentFunctionReport[], f: AgentFunctionReport): void {
+  const i = functions.findIndex((p) => p.file === f.file && p.startLine === f.startLine && p.name === f.name);
+  if (i < 0) {
+    functions.push({ ...f, engine: 'breakpoints' });
+    return;
+  }
+  const p = functions[i]!;
+  const lines = new Map<number, LineStats>(p.lines.map(([n, s]) => [n, { ...s }]));
+  for (const [n, s] of f.lines) {
+    const mine = lines.get(n);
+    if (!mine) {
+      lines.set(n, { ...s });
+      continue;
+    }
+    mine.occurrences += s.occurrences;
+    mine.allocatedBytes += s.allocatedBytes;
+    mine.netBytes += s.netBytes;
+    mine.externalBytes += s.externalBytes;
+    mine.peakHeapInUse = Math.max(mine.peakHeapInUse, s.peakHeapInUse);
+    mine.gcIntervals += s.gcIntervals;
+    mine.thrownIntervals += s.thrownIntervals;
+    mine.suspensions += s.suspensions;
+    mine.suspendedBytes += s.suspendedBytes;
+  }
+  functions[i] = {
+    ...p,
+    engine: p.calls > 0 || f.calls === 0 ? 'breakpoints, then probes' : 'breakpoints',
+    calls: p.calls + f.calls,
+    openCalls: p.openCalls + f.openCalls,
+    allocatedBytes: p.allocatedBytes + f.allocatedBytes,
+    netBytes: p.netBytes + f.netBytes,
+    externalBytes: p.externalBytes + f.externalBytes,
+    maxCallNetBytes: p.maxCallNetBytes === null ? f.maxCallNetBytes : f.maxCallNetBytes === null ? p.maxCallNetBytes : Math.max(p.maxCallNetBytes, f.maxCallNetBytes),
+    lines: [...lines].sort((a, b) => a[0] - b[0]),
+    instrumentedLines: [...new Set([...p.instrumentedLines, ...f.instrumentedLines])].sort((a, b) => a - b),
+  };
 }

@@ -1,6 +1,6 @@
 /** `lineprof attach [host:port | ws://…] | --pid PID`: profile marked functions in a running process, then detach. */
 import type { Argv, CommandModule } from 'yargs';
-import { attachProfile, listTarget } from '../../attach';
+import { attachProfile, DEFAULT_MAX_EDIT_PAUSE_MS, listTarget } from '../../attach';
 import type { ScriptListing } from '../../agent/agent';
 import type { AttachEnd } from '../../attach';
 import { UsageError } from '../../errors';
@@ -26,7 +26,8 @@ interface AttachArgs extends OutputArgs {
   live?: boolean;
   list: boolean;
   'max-increment'?: string;
-  engine: 'probes' | 'breakpoints';
+  engine: 'auto' | 'probes' | 'breakpoints';
+  'max-edit-pause': number;
 }
 
 const ENDINGS: Record<AttachEnd, string> = {
@@ -64,11 +65,17 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
           describe: 'Fail (exit 3) if one call of a marked function grew the JS heap by more than SIZE, e.g. 10MiB',
         })
         .option('engine', {
-          choices: ['probes', 'breakpoints'] as const,
-          default: 'breakpoints' as const,
+          choices: ['auto', 'probes', 'breakpoints'] as const,
+          default: 'auto' as const,
           describe:
-            'How lines are read: breakpoints (the inspector, ~50-100 µs a line) or probes (the scripts edited in ' +
-            'place by LiveEdit and put back on detach, <1 µs a line; Node 20-24, not 26)',
+            'How lines are read: probes (the scripts edited in place by LiveEdit and put back on detach, <1 µs a ' +
+            'line; Node 20-24), breakpoints (the inspector, ~50-100 µs a line), or auto: probes where the Node has ' +
+            'LiveEdit, else breakpoints',
+        })
+        .option('max-edit-pause', {
+          type: 'number',
+          default: DEFAULT_MAX_EDIT_PAUSE_MS,
+          describe: 'Probes: a script whose edit would stop the process longer than MS (estimated) keeps breakpoints',
         })
         .option('gc-every', { type: 'number', default: DEFAULT_GC_EVERY, describe: 'Full GC every N hits, outside every reading (breakpoints)' })
         .option('list', {
@@ -104,6 +111,9 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
       return;
     }
     checkOutputArgs(args);
+    if (!(args['max-edit-pause'] >= 0 && args['max-edit-pause'] <= MAX_TIMER_SECONDS * 1000)) {
+      throw new UsageError(`--max-edit-pause takes a number of milliseconds from 0, got ${args['max-edit-pause']}`);
+    }
     if (!Number.isInteger(args['gc-every']) || args['gc-every'] < 0) {
       throw new UsageError(`--gc-every takes a whole number from 0, got ${args['gc-every']}`);
     }
@@ -127,6 +137,7 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         includeNodeModules: args['include-node-modules'],
         gcEvery: args['gc-every'],
         engine: args.engine,
+        maxEditPauseMs: args['max-edit-pause'],
         durationMs: args.duration !== undefined ? args.duration * 1000 : undefined,
         calls: args.calls,
         signal: abort.signal,
