@@ -66,10 +66,12 @@ export interface InstrumentedSource {
   /** Probe `firstId + i` is `probes[i]`. */
   probes: ProbeSite[];
   /**
-   * The instrumented text with probe ids from `firstId` (reserve `probes.length` ids first); with `only`, just those
-   * functions (indices of the functions given) are instrumented, with the same ids (LiveEdit edits in steps).
+   * The instrumented text with probe ids from `firstId` (reserve `probes.length` ids first); with `lines`, only the
+   * insertions on those lines, with the same ids (LiveEdit edits in steps).
    */
-  render(firstId: number, only?: ReadonlySet<number>): RenderedSource;
+  render(firstId: number, lines?: ReadonlySet<number>): RenderedSource;
+  /** Lines whose insertions must go in together (a wrapper opened on one and closed on another), each sorted. */
+  lineGroups(): number[][];
 }
 
 export interface RenderedSource {
@@ -410,8 +412,33 @@ export function instrument(
     .map(({ edit }) => edit);
   return {
     probes,
-    render: (firstId, only) => render(source, lineStarts, only ? ordered.filter((e) => only.has(e.fn)) : ordered, firstId),
+    render: (firstId, lines) => render(source, lineStarts, lines ? ordered.filter((e) => lines.has(lineOf(e.at))) : ordered, firstId),
+    lineGroups: () => lineGroupsOf(ordered, lineOf),
   };
+}
+
+function lineGroupsOf(edits: Edit[], lineOf: (offset: number) => number): number[][] {
+  const parent = new Map<number, number>();
+  const find = (l: number): number => {
+    let root = l;
+    while (parent.get(root) !== undefined && parent.get(root) !== root) root = parent.get(root)!;
+    parent.set(l, root);
+    return root;
+  };
+  for (const e of edits) {
+    const a = lineOf(e.at);
+    const b = lineOf(e.partner);
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    parent.set(find(a), find(b));
+  }
+  const groups = new Map<number, number[]>();
+  for (const l of parent.keys()) {
+    const root = find(l);
+    if (!groups.has(root)) groups.set(root, []);
+    groups.get(root)!.push(l);
+  }
+  return [...groups.values()].map((g) => g.sort((x, y) => x - y)).sort((x, y) => x[0]! - y[0]!);
 }
 
 /**

@@ -25,6 +25,7 @@ import { heapBinding } from '../heap-reader';
 import { InspectorConnection, ProtocolCallError } from '../inspector-connection';
 import type { ScriptParsedEvent } from '../inspector-connection';
 import { isProgramScript } from '../scripts';
+import { PROBE_GLOBAL } from '../../instrument/instrument';
 import { planLiveEdit } from './module-plan';
 import type { LiveEditPlan, ModulePlan } from './module-plan';
 import { ProbeAgent } from './probe-agent';
@@ -40,8 +41,8 @@ interface ScriptWork {
   live: LiveEditPlan;
   /** The script's text before lineprof: what detach puts back. */
   original: string;
-  /** The next of live.steps to make. */
-  next: number;
+  /** How many of live.steps the script has now. */
+  applied: number;
   /** Breakpoints for its functions while the edit cannot be made. */
   fallback?: Agent;
   /** Breakpoints for good: the edit would stop the process too long. */
@@ -143,9 +144,14 @@ export class LiveEditAgent {
       for (const f of r.functions) mergeFunction(report.functions, f);
       for (const w of r.warnings) if (!report.warnings.includes(w)) report.warnings.push(w);
     }
+    if (final) {
+      this.stop();
+      if (this.edited.size > 0) {
+        this.warn(`${this.edited.size} script(s) are put back once their running calls are done (V8 refused it while they run)`);
+      }
+    }
     report.warnings.push(...this.warnings.filter((w) => !report.warnings.includes(w)));
     report.stats.editPausesMs = [...this.editPauses];
-    if (final) this.stop();
     return report;
   }
 
@@ -169,12 +175,17 @@ export class LiveEditAgent {
   }
 
   private restore(): void {
-    for (const scriptId of this.edited) {
-      const status = this.setSource(scriptId, this.work.get(scriptId)!.original);
-      if (status === 'Ok' || status === 'gone') this.edited.delete(scriptId);
-    }
+    for (const scriptId of [...this.edited]) this.unedit(scriptId, this.work.get(scriptId)!);
     if (this.edited.size === 0) {
+      const kept = this.probedFunctionsLeft();
       this.work.clear();
+      if (kept > 0) {
+        // V8 left some closure with the instrumented code: the probes stay (recording nothing) so that it runs on.
+        this.warn(`${kept} function(s) kept lineprof's probes after detach (V8 could not match them); they call a no-op until the process restarts`);
+        this.connection.post('Debugger.disable');
+        this.connection.close();
+        return;
+      }
       this.probes.removeRuntime();
       this.connection.post('Debugger.disable');
       this.connection.close();
@@ -207,7 +218,7 @@ export class LiveEditAgent {
     const now = Date.now();
     let waiting = false;
     for (const [scriptId, w] of this.work) {
-      if (w.keepBreakpoints || w.next >= w.live.steps.length) continue;
+      if (w.keepBreakpoints || w.applied >= w.live.steps.length) continue;
       waiting = true;
       const active = w.fallback !== undefined && w.fallback.callCount() !== w.callsAtRefusal;
       if ((now < w.retryAt && !active) || (w.fallback && hasOpenCalls(w.fallback))) continue;
@@ -245,57 +256,98 @@ export class LiveEditAgent {
     // The selectors it matched and its warnings count even when nothing in it is edited.
     this.probes.register({ ...live.plan, functions: [] });
     if (live.steps.length === 0) return;
-    const w: ScriptWork = { script, live, original: source, next: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0 };
+    const w: ScriptWork = { script, live, original: source, applied: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0 };
     this.work.set(script.scriptId, w);
-    const pause = estimatePauseMs(source.length, readHeapUsed());
+    if (live.unsafe) {
+      w.keepBreakpoints = true;
+      this.warn(`${names(live.plan, live.plan.functions.map((_, i) => i))} in ${script.url}: read by breakpoints, as LiveEdit could not match them (${live.unsafe})`);
+      this.startFallback(w);
+      return;
+    }
+    const pause = estimatePauseMs(source.length, readHeapUsed()) * live.steps.length;
     if (pause > this.maxPauseMs) {
       w.keepBreakpoints = true;
       this.warn(
         `${names(live.plan, live.plan.functions.map((_, i) => i))} in ${script.url}: read by breakpoints, as an edit would stop the ` +
-          `process for ~${Math.round(pause)} ms (over --max-edit-pause ${this.maxPauseMs} ms)`,
+          `process for ~${Math.round(pause)} ms in ${live.steps.length} edits (over --max-edit-pause ${this.maxPauseMs} ms)`,
       );
       this.startFallback(w);
     }
   }
 
+  /**
+   * Makes every step of the script's edit in this one task (no program code runs between them). A first step
+   * refused leaves the script as it was; a later one failing puts it back.
+   */
   private edit(scriptId: string, w: ScriptWork): void {
     const { live } = w;
     const plan = live.plan;
-    for (; w.next < live.steps.length; w.next++) {
-      const step = live.steps[w.next]!;
-      let status = this.setSource(scriptId, step.code);
-      if (status === 'BlockedByActiveGenerator' && w.fallback && !hasOpenCalls(w.fallback)) {
+    for (; w.applied < live.steps.length; w.applied++) {
+      const code = live.steps[w.applied]!;
+      let status = this.setSource(scriptId, code);
+      if (status === 'BlockedByActiveGenerator' && w.applied === 0 && w.fallback && !hasOpenCalls(w.fallback)) {
         // No call of the script is open, yet V8 (Node 22, 24) counts a finished async call as suspended until its
         // generator object is collected: one full collection, then the edit again.
         collectGarbage();
-        status = this.setSource(scriptId, step.code);
+        status = this.setSource(scriptId, code);
       }
       if (status === 'gone') {
         this.work.delete(scriptId);
+        this.edited.delete(scriptId);
         return;
       }
-      if (status !== 'Ok') {
-        // Refused: a function of the script is on the stack or has a suspended call. Breakpoints read its marked
-        // functions meanwhile; tried again once they have no open call, and not before the wait is over.
-        if (!w.fallback) {
-          this.warn(`${names(plan, step.functions)} in ${w.script.url}: read by breakpoints until the edit is taken (${status})`);
-          this.startFallback(w);
-        }
-        w.retryAt = Date.now() + w.retryDelayMs;
-        w.retryDelayMs = Math.min(MAX_RETRY_MS, w.retryDelayMs * 2);
-        w.callsAtRefusal = w.fallback?.callCount() ?? 0;
+      if (status === 'Ok') {
+        this.edited.add(scriptId);
+        continue;
+      }
+      if (w.applied > 0) {
+        this.warn(`the edit of ${w.script.url} failed part way (${status}): it is put back, and read by breakpoints`);
+        this.unedit(scriptId, w);
+        w.keepBreakpoints = true;
+        if (!w.fallback) this.startFallback(w);
         return;
       }
-      this.edited.add(scriptId);
-      // No program code runs between the edit and this: the functions' probes are known before any of them fires.
-      this.probes.register({ ...plan, functions: plan.functions.filter((_, i) => step.functions.includes(i)) });
+      // Refused: a function of the script is on the stack or has a suspended call. Breakpoints read its marked
+      // functions meanwhile; tried again once they have no open call, and not before the wait is over.
+      if (!w.fallback) {
+        this.warn(`${names(plan, plan.functions.map((_, i) => i))} in ${w.script.url}: read by breakpoints until the edit is taken (${status})`);
+        this.startFallback(w);
+      }
+      w.retryAt = Date.now() + w.retryDelayMs;
+      w.retryDelayMs = Math.min(MAX_RETRY_MS, w.retryDelayMs * 2);
+      w.callsAtRefusal = w.fallback?.callCount() ?? 0;
+      return;
     }
-    // Every step taken: the breakpoints go (their figures are kept), after the edit, with no program code between.
+    // No program code ran since the first step: the functions' probes are known before any of them fires, and the
+    // breakpoints go (their figures kept).
+    this.probes.register(plan);
     if (w.fallback) {
       this.fallbackReports.push(w.fallback.report(true));
       w.fallback = undefined;
     }
-    this.verify(w);
+    if (this.verify(w)) return;
+    // Some function kept its old code: the script is put back as it was and read by breakpoints from now on.
+    this.unedit(scriptId, w);
+    w.keepBreakpoints = true;
+    this.startFallback(w);
+  }
+
+  /**
+   * Takes the script's edits back in the reverse order (each undoes one step, so V8 matches its functions as it did
+   * going in). False if V8 refused one: tried again later from where it stopped.
+   */
+  private unedit(scriptId: string, w: ScriptWork): boolean {
+    while (w.applied > 0) {
+      const status = this.setSource(scriptId, w.applied === 1 ? w.original : w.live.steps[w.applied - 2]!);
+      if (status === 'gone') {
+        w.applied = 0;
+        break;
+      }
+      if (status !== 'Ok') return false;
+      w.applied--;
+    }
+    this.edited.delete(scriptId);
+    return true;
   }
 
   /** A breakpoint agent for the script's marked functions, selected by their first lines. */
@@ -321,34 +373,12 @@ export class LiveEditAgent {
   /**
    * V8 may answer Ok and leave a function's closures with their old code. Every function in the heap is looked at
    * (Runtime.queryObjects, a heap walk like the edit's own): one named as a marked function, whose text ends with
-   * that function's original body, still runs without probes. Such a function is reported as not profiled.
+   * that function's original body, still runs without probes. False if one does (each is named in a warning).
    */
-  private verify(w: ScriptWork): void {
+  private verify(w: ScriptWork): boolean {
     const { live } = w;
     const names = new Set(live.originals.map((o) => o.simpleName));
-    const group = 'lineprof-verify';
-    const key = Symbol.for('lineprof.liveFunctions');
-    const holder = globalThis as Record<symbol, unknown>;
-    let functions: Function[] = [];
-    try {
-      const proto = this.connection.post<{ result: { objectId: string } }>('Runtime.evaluate', { expression: 'Function.prototype', objectGroup: group });
-      const all = this.connection.post<{ objects: { objectId: string } }>('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId, objectGroup: group });
-      this.connection.post('Runtime.callFunctionOn', {
-        objectId: all.objects.objectId,
-        functionDeclaration: `function () { globalThis[Symbol.for('lineprof.liveFunctions')] = this; }`,
-        objectGroup: group,
-      });
-      functions = (holder[key] as Function[] | undefined) ?? [];
-    } catch (err) {
-      this.warn(`could not check the edit of ${w.script.url} (${(err as Error).message}): its figures may miss calls`);
-    } finally {
-      delete holder[key];
-      try {
-        this.connection.post('Runtime.releaseObjectGroup', { objectGroup: group });
-      } catch {
-        // nothing held
-      }
-    }
+    const functions = this.liveFunctions(`the edit of ${w.script.url}`);
     const toText = Function.prototype.toString;
     for (const fn of functions) {
       // Objects that only inherit from Function.prototype are in the list too.
@@ -360,10 +390,50 @@ export class LiveEditAgent {
           const at = `${planned.file}:${planned.startLine}`;
           if (this.unpatched.has(at)) return;
           this.unpatched.add(at);
-          this.warn(`${planned.name} (${at}) kept its old code after the edit (V8 could not match it): not profiled`);
+          this.warn(`${planned.name} (${at}) kept its old code after the edit (V8 could not match it): its script is read by breakpoints`);
         }
       });
     }
+    return !live.plan.functions.some((f) => this.unpatched.has(`${f.file}:${f.startLine}`));
+  }
+
+  /** Every function in the heap (Runtime.queryObjects: a heap walk); none if it cannot be had (said so). */
+  private liveFunctions(what: string): Function[] {
+    const group = 'lineprof-functions';
+    const key = Symbol.for('lineprof.liveFunctions');
+    const holder = globalThis as Record<symbol, unknown>;
+    try {
+      const proto = this.connection.post<{ result: { objectId: string } }>('Runtime.evaluate', { expression: 'Function.prototype', objectGroup: group });
+      const all = this.connection.post<{ objects: { objectId: string } }>('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId, objectGroup: group });
+      this.connection.post('Runtime.callFunctionOn', {
+        objectId: all.objects.objectId,
+        functionDeclaration: `function () { globalThis[Symbol.for('lineprof.liveFunctions')] = this; }`,
+        objectGroup: group,
+      });
+      return (holder[key] as Function[] | undefined) ?? [];
+    } catch (err) {
+      this.warn(`could not check ${what} (${(err as Error).message})`);
+      return [];
+    } finally {
+      delete holder[key];
+      try {
+        this.connection.post('Runtime.releaseObjectGroup', { objectGroup: group });
+      } catch {
+        // nothing held
+      }
+    }
+  }
+
+  /** Closures of the marked functions that still run instrumented code after every script was put back. */
+  private probedFunctionsLeft(): number {
+    const names = new Set([...this.work.values()].flatMap((w) => w.live.originals.map((o) => o.simpleName)));
+    const marker = `${PROBE_GLOBAL}.e(`;
+    let left = 0;
+    for (const fn of this.liveFunctions('that every script is back')) {
+      if (typeof fn !== 'function' || (!names.has(fn.name) && fn.name !== '')) continue;
+      if (Function.prototype.toString.call(fn).includes(marker)) left++;
+    }
+    return left;
   }
 
   /** `Ok`, V8's status of a refused edit, or `gone` when the script no longer exists. */

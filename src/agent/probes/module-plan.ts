@@ -96,21 +96,27 @@ export function planModule(request: PlanRequest): ModulePlan {
 }
 
 /**
- * A script's instrumentation for `Debugger.setScriptSource`, as the edits to make one after another: V8 matches the
- * old and new functions by their positions through a line diff, then a token diff inside each run of changed lines,
- * and a run holding several instrumented functions can leave some unmatched (status Ok, old code kept: measured on
- * Node 20 and 24 with seven functions on adjacent lines, six kept their old code). So functions with no unchanged
- * line between them go in separate edits, each adding its own to what the previous edits made.
+ * A script's instrumentation for `Debugger.setScriptSource`, as the edits to make one after another. V8 matches the
+ * old and new functions by their start and end positions, translated through a diff: by line, then by token inside
+ * each run of changed lines, but only for a run under 800 characters (a longer run is one opaque change, and a
+ * function starting or ending in it keeps its old code: measured here, one 40-line function edited at once kept
+ * its old code, and so did six of seven functions on adjacent lines). So the insertions are spread over edits in
+ * which no two changed lines touch: every run of changed lines is one line (or the lines a wrapper spans).
  */
 export interface LiveEditPlan {
   plan: ModulePlan;
-  /** The script's text after each edit (the last is the whole instrumentation), and the functions each adds. */
-  steps: Array<{ code: string; functions: number[] }>;
+  /** The script's text after each edit; the last is the whole instrumentation. */
+  steps: string[];
   /** Marked functions that cannot be edited with probes (named in a warning), left to the caller. */
   skipped: Array<{ name: string; reason: string }>;
+  /** Why no edit of this script can be matched (its whole selection is then read by breakpoints). */
+  unsafe?: string;
   /** Per planned function: what a closure of it still running the old code looks like (to check the edit). */
   originals: Array<{ simpleName: string; body: string }>;
 }
+
+/** V8's LiveEdit compares a run of changed lines token by token only below this many characters (liveedit.cc). */
+const TOKEN_DIFF_LIMIT = 800;
 
 export function planLiveEdit(request: PlanRequest): LiveEditPlan {
   return planInstrumentation(request, true);
@@ -163,7 +169,10 @@ function planInstrumentation(request: PlanRequest, liveEdit: boolean): LiveEditP
       body: source.slice(fn.bodyStart, fn.end),
     }));
   }
-  if (liveEdit) result.steps = editSteps(selected.map((f) => f.fn), (only) => probed.render(firstId, only).code);
+  if (liveEdit) {
+    result.steps = editSteps(probed.lineGroups(), (lines) => probed.render(firstId, lines).code);
+    result.unsafe = unmatchable(source, result.steps, selected.map((f) => f.fn));
+  }
   for (const [line, shifts] of columnShiftsOf(rendered.insertions, parsed.lineStarts)) {
     for (const [column, length] of shifts) plan.columnShifts.push([line, column, length]);
   }
@@ -212,22 +221,53 @@ function planInstrumentation(request: PlanRequest, liveEdit: boolean): LiveEditP
   return result;
 }
 
-/** Groups of functions with an unchanged line between any two of them (and none inside another), edited in turn. */
-function editSteps(functions: SourceFunction[], render: (only: ReadonlySet<number>) => string): LiveEditPlan['steps'] {
-  const order = functions.map((fn, index) => ({ fn, index })).sort((a, b) => a.fn.start - b.fn.start);
-  const groups: Array<Array<{ fn: SourceFunction; index: number }>> = [];
-  for (const item of order) {
-    const fits = (group: Array<{ fn: SourceFunction }>) =>
-      group.every(({ fn }) => item.fn.startLine > fn.endLine + 1 || fn.startLine > item.fn.endLine + 1);
-    const group = groups.find(fits);
-    if (group) group.push(item);
-    else groups.push([item]);
+/** Line groups spread over edits so that no two changed lines of one edit touch; each edit adds to the previous. */
+function editSteps(groups: number[][], render: (lines: ReadonlySet<number>) => string): string[] {
+  const steps: Array<Set<number>> = [];
+  for (const group of groups) {
+    const fits = (used: Set<number>) => group.every((l) => !used.has(l - 1) && !used.has(l) && !used.has(l + 1));
+    let step = steps.find(fits);
+    if (!step) steps.push((step = new Set()));
+    for (const l of group) step.add(l);
   }
   const done = new Set<number>();
-  return groups.map((group) => {
-    for (const { index } of group) done.add(index);
-    return { code: render(new Set(done)), functions: group.map(({ index }) => index) };
+  return steps.map((lines) => {
+    for (const l of lines) done.add(l);
+    return render(new Set(done));
   });
+}
+
+/**
+ * Why V8 could not match a marked function in these edits, if it could not: a run of changed lines holding the
+ * function's first or last line is over the token-diff limit (minified code), before or after an edit.
+ */
+function unmatchable(source: string, steps: string[], functions: SourceFunction[]): string | undefined {
+  const boundaries = new Set(functions.flatMap((f) => [f.startLine, f.endLine]));
+  let before = source.split('\n');
+  for (const code of steps) {
+    const after = code.split('\n');
+    for (let i = 0; i < after.length; ) {
+      if (after[i] === before[i]) {
+        i++;
+        continue;
+      }
+      let j = i;
+      let oldLength = 0;
+      let newLength = 0;
+      let boundary = false;
+      for (; j < after.length && after[j] !== before[j]; j++) {
+        oldLength += before[j]!.length + 1;
+        newLength += after[j]!.length + 1;
+        if (boundaries.has(j + 1)) boundary = true;
+      }
+      if (boundary && Math.max(oldLength, newLength) >= TOKEN_DIFF_LIMIT) {
+        return `line ${i + 1} is ${Math.max(oldLength, newLength)} characters with the instrumentation (minified?): LiveEdit matches functions only through lines under ${TOKEN_DIFF_LIMIT}`;
+      }
+      i = j;
+    }
+    before = after;
+  }
+  return undefined;
 }
 
 /**
