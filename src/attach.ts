@@ -19,7 +19,7 @@ import { resolveEndpoint } from './target/endpoint';
 import { separateUnmappedLines } from './sourcemap/apply';
 import type { EndpointRequest } from './target/endpoint';
 import { VERSION } from './version';
-import type { ProgressChannel, ProgressMessage } from './agent/attach-protocol';
+import type { LeaseTerms, ProgressChannel, ProgressMessage } from './agent/attach-protocol';
 import { RemoteAgent } from './inspector/remote-agent';
 export { DEFAULT_MAX_EDIT_PAUSE_MS } from './agent/probes/live-edit';
 import type { ScriptListing } from './agent/agent';
@@ -105,6 +105,7 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
   let hits = 0;
   let heapUsed = 0;
   let attached = false;
+  let leaseWarning: string | undefined;
   await session.addBinding(PROGRESS_BINDING, (payload) => {
     try {
       const message = JSON.parse(payload) as ProgressMessage;
@@ -125,8 +126,10 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
   try {
     try {
       agent = await RemoteAgent.load(session);
-      await call('start', config, progress);
+      const lease: LeaseTerms = { closeInspector: endpoint.openedByUs === true };
+      const started = await call<{ leaseless?: boolean }>('start', config, progress, lease);
       attached = true;
+      if (started.leaseless) leaseWarning = 'the target cannot tell when lineprof is gone (no /proc): if lineprof is killed, it stays as it is until it restarts';
     } catch (err) {
       if (err instanceof TargetError && /lineprof run already attached/.test(err.message)) {
         throw new TargetError(`${endpoint.label} runs under lineprof run, which profiles it already: attach to a program not run by lineprof`, 'busy');
@@ -170,6 +173,7 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       attached = false;
     }
     const mapped = separateUnmappedLines(report);
+    if (leaseWarning) mapped.warnings.push(leaseWarning);
     return { result: toResult(mapped, endpoint.label, startedAt, ended), ended: targetGone ? 'target-exit' : ended };
   } finally {
     if (agent && !targetGone) {

@@ -28,3 +28,9 @@ export interface ProgressMessage {
   exiting?: boolean;
 }
 
+
+/** What the agent does if the controller vanishes (src/agent/lease.ts): it always puts the process back. */
+export interface LeaseTerms {
+  /** lineprof opened the inspector (--pid): close it too. */
+  closeInspector: boolean;
+}

@@ -5,7 +5,10 @@
 import type { AgentConfig, AgentReport } from '../model/types';
 import { PROBE_GLOBAL } from '../instrument/instrument';
 import { AGENT_MODULE_KEY } from './attach-protocol';
-import type { ProgressChannel, ProgressMessage } from './attach-protocol';
+import type { LeaseTerms, ProgressChannel, ProgressMessage } from './attach-protocol';
+import * as inspector from 'node:inspector';
+import { takeLease } from './lease';
+import type { Lease } from './lease';
 import { Agent, listScripts, RECORDER_GLOBAL } from './agent';
 import { LiveEditAgent, NoLiveEditError } from './probes/live-edit';
 import type { ScriptListing } from './agent';
@@ -24,6 +27,7 @@ interface Engine {
 
 interface Attached {
   agent: Engine;
+  lease?: Lease;
   timer?: NodeJS.Timeout;
   binding?: string;
   onExit?: () => void;
@@ -42,7 +46,7 @@ function current(): Engine {
  * from a timer, between the program's tasks, never in the middle of a profiled line (an evaluation sent by the
  * controller could run there and its allocations would land in that line).
  */
-export function start(config: AgentConfig, progress?: ProgressChannel): { functions: number; warnings: string[] } {
+export function start(config: AgentConfig, progress?: ProgressChannel, lease?: LeaseTerms): { functions: number; warnings: string[]; leaseless?: boolean } {
   const holder = globalThis as Holder;
   if (holder[KEY]) throw new Error('another lineprof is already attached to this process');
   // Two profilers in one process would each see the other's readings in the program's lines.
@@ -91,8 +95,15 @@ export function start(config: AgentConfig, progress?: ProgressChannel): { functi
     attached.onExit = () => send({ report: agent.report(true), exiting: true });
     process.on('exit', attached.onExit);
   }
+  if (lease) {
+    // The controller died: put everything back, and close the inspector if lineprof opened it.
+    attached.lease = takeLease(() => {
+      remove();
+      if (lease.closeInspector) inspector.close();
+    });
+  }
   const report = agent.report(false);
-  return { functions: report.functions.length, warnings: report.warnings };
+  return { functions: report.functions.length, warnings: report.warnings, ...(lease && !attached.lease ? { leaseless: true } : {}) };
 }
 
 /** Takes out everything `start` put in: breakpoints, the recorder global, the timer, the progress binding. */
@@ -101,6 +112,7 @@ function remove(): void {
   const attached = holder[KEY];
   if (!attached) return;
   attached.agent.stop();
+  attached.lease?.stop();
   if (attached.timer) clearInterval(attached.timer);
   if (attached.onExit) process.removeListener('exit', attached.onExit);
   if (attached.binding) delete (globalThis as Record<string, unknown>)[attached.binding];

@@ -15,7 +15,7 @@ export interface CliResult {
   stderr: string;
 }
 
-export function startCli(args: string[], cwd = ROOT): { child: ChildProcess; done: Promise<CliResult>; stdout(): string } {
+export function startCli(args: string[], cwd = ROOT): { child: ChildProcess; done: Promise<CliResult>; stdout(): string; stderr(): string } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -24,7 +24,7 @@ export function startCli(args: string[], cwd = ROOT): { child: ChildProcess; don
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { child, done, stdout: () => stdout };
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
 export function runCli(args: string[], cwd = ROOT): Promise<CliResult> {

@@ -13,7 +13,8 @@ import CDP from 'chrome-remote-interface';
 import { attachProfile } from '../../src/attach';
 import type { AttachOptions, AttachOutcome } from '../../src/attach';
 import { FIXTURES, fn, line, NODE_MAJOR, ROOT } from '../helpers/profile';
-import { request, startServer } from '../helpers/server';
+import { request, startServer, timeRequests } from '../helpers/server';
+import { startCli, waitFor } from '../helpers/cli';
 
 const ROWS = 160_048; // new Array(20000).fill(1)
 const SERVER = path.join(FIXTURES, 'targets', 'server.js');
@@ -128,6 +129,32 @@ test('attach while the handler is suspended in a request: breakpoints read it un
     const state = await targetState(server.ws!, path.join(FIXTURES, 'targets', 'slow-server.js'));
     assert.equal(state.source.includes('__lineprof'), false);
     assert.equal(state.globals, 'undefined,undefined,undefined,undefined');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('lineprof attach killed (SIGKILL) while attached: the target puts its scripts back by itself within seconds', { skip: !HAS_LIVE_EDIT || os.platform() !== 'linux' }, async () => {
+  const server = await startServer({ inspect: true });
+  try {
+    const before = await timeRequests(server.port, 20);
+    const cli = startCli(['attach', server.ws!, '--no-live']);
+    await waitFor(() => /attached to/.test(cli.stderr()), 10_000);
+    await request(server.port);
+    assert.match((await targetState(server.ws!, SERVER)).source, /__lineprof\.e\(/, 'the handler is instrumented while attached');
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    // The agent looks at the inspector's connections every second.
+    const killedAt = Date.now();
+    let state = await targetState(server.ws!, SERVER);
+    while (state.source.includes('__lineprof') && Date.now() - killedAt < 5_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      state = await targetState(server.ws!, SERVER);
+    }
+    assert.equal(state.source.includes('__lineprof'), false, 'the script is back within 5 s');
+    assert.equal(state.globals, 'undefined,undefined,undefined,undefined');
+    const after = await timeRequests(server.port, 20);
+    assert.ok(after < Math.max(before * 3, before + 2), `after ${after.toFixed(2)} ms vs before ${before.toFixed(2)} ms a request`);
   } finally {
     await server.stop();
   }
