@@ -138,6 +138,10 @@ async function accuracy(): Promise<void> {
 }
 
 /** Requests per second of fixtures/targets/server.js, unprofiled, attached (with and without the live view's reports). */
+/**
+ * A server under attach, each engine: throughput and p90 latency of sequential requests, unprofiled, attached and
+ * after detach, as ratios to unprofiled; and how long each LiveEdit stopped the server (probes).
+ */
 async function attachOverhead(): Promise<void> {
   const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', fixture('targets/server.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -147,31 +151,57 @@ async function attachOverhead(): Promise<void> {
   while (!/ready \d+/.test(out) || !/ws:\/\/\S+/.test(err)) await new Promise((r) => setTimeout(r, 20));
   const port = Number(/ready (\d+)/.exec(out)![1]);
   const ws = /ws:\/\/\S+/.exec(err)![0];
-  const rate = async (n: number): Promise<number> => {
+  const load = async (n: number): Promise<{ rate: number; p90: number }> => {
+    const times: number[] = [];
     const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await get(port);
-    return n / (Number(process.hrtime.bigint() - start) / 1e9);
+    for (let i = 0; i < n; i++) {
+      const t = process.hrtime.bigint();
+      await get(port);
+      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    times.sort((x, y) => x - y);
+    return { rate: n / (Number(process.hrtime.bigint() - start) / 1e9), p90: times[Math.floor(n * 0.9)]! };
   };
-  await rate(200); // warm up
-  const base = await rate(500);
-  const measureAttached = async (liveReports: boolean): Promise<number> => {
-    const abort = new AbortController();
-    const profiling = attachProfile({ address: ws, signal: abort.signal, liveReports, onProgress: () => undefined });
-    await new Promise((r) => setTimeout(r, 1000));
-    const r = await rate(500);
-    abort.abort();
-    await profiling;
-    return r;
-  };
-  const attached = await measureAttached(false);
-  const live = await measureAttached(true);
-  const after = await rate(500);
-  child.kill();
+  await load(2000); // warm up: the server's JIT settles
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  const fmt = (r: { rate: number; p90: number }) => `${r.rate.toFixed(2)}x slower, p90 ${r.p90.toFixed(2)}x`;
   console.log('## Attach: fixtures/targets/server.js, sequential requests over loopback');
   console.log(
-    `unprofiled ${base.toFixed(0)} req/s, attached ${attached.toFixed(0)} req/s (${(base / attached).toFixed(1)}x slower), ` +
-      `attached with live view reports ${live.toFixed(0)} req/s, after detach ${after.toFixed(0)} req/s\n`,
+    '(per engine, 3 rounds of 1000 requests unprofiled, attached and after detach, each of the last two after 1000 that ' +
+      'settle the JIT; medians of the ratios to the unprofiled of each round)',
   );
+  for (const engine of ['probes', 'breakpoints'] as const) {
+    const attachedRatios: Array<{ rate: number; p90: number }> = [];
+    const afterRatios: Array<{ rate: number; p90: number }> = [];
+    let base = { rate: 0, p90: 0 };
+    let pauses: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      base = await load(1000);
+      const abort = new AbortController();
+      let inside!: () => void;
+      const ready = new Promise<void>((resolve) => (inside = resolve));
+      const profiling = attachProfile({ address: ws, signal: abort.signal, engine, onProgress: () => inside() });
+      await ready;
+      // The edit (or the breakpoints) deoptimise the handler: the first thousand requests settle the JIT again.
+      await load(1000);
+      const attached = await load(1000);
+      abort.abort();
+      const { result } = await profiling;
+      await load(1000);
+      const after = await load(1000);
+      pauses = result.stats.editPausesMs ?? [];
+      attachedRatios.push({ rate: base.rate / attached.rate, p90: attached.p90 / base.p90 });
+      afterRatios.push({ rate: base.rate / after.rate, p90: after.p90 / base.p90 });
+    }
+    const summary = (rs: Array<{ rate: number; p90: number }>) => ({ rate: median(rs.map((r) => r.rate)), p90: median(rs.map((r) => r.p90)) });
+    console.log(
+      `${engine.padEnd(11)} attached ${fmt(summary(attachedRatios))}; after detach ${fmt(summary(afterRatios))} ` +
+        `(unprofiled ${base.rate.toFixed(0)} req/s, p90 ${base.p90.toFixed(2)} ms)`,
+    );
+    if (pauses.length > 0) console.log(`${''.padEnd(11)} edits of the last round (in, then out): ${pauses.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`);
+  }
+  console.log('');
+  child.kill();
 }
 
 function get(port: number): Promise<void> {

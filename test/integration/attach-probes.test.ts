@@ -68,7 +68,10 @@ test('attach --engine probes by host:port: exact figures of the handler, and its
     assert.equal(rows.occurrences, 5);
     // The server runs at node's default settings (JIT, compiler threads): measured +80 B over the 5 calls on Node 20
     // (the array's allocation site), +424 to +426 B on 22 and 24. A collection in a call adds its own imprecision.
-    const tolerance = 5 * (NODE_MAJOR >= 22 ? 256 : 64) + (rows.gcAffected > 0 ? 65_536 : 0);
+    // From Node 22 old space is counted object by object, and the first call of the edited code may put what V8
+    // makes for it there, in that call's line (docs/limitations.md, first-call costs: +254,624 B seen once in CI).
+    const firstCall = NODE_MAJOR >= 22 ? 262_144 : 0;
+    const tolerance = 5 * (NODE_MAJOR >= 22 ? 256 : 64) + firstCall + (rows.gcAffected > 0 ? 65_536 : 0);
     assert.ok(Math.abs(rows.allocatedBytes - 5 * ROWS) <= tolerance, `rows ${rows.allocatedBytes} vs ${5 * ROWS}, gc ${rows.gcAffected}`);
     assert.ok((outcome.result.stats.editPausesMs ?? []).length >= 1, 'the edit pause is reported');
     // Detached: the script's text is the file's again, and nothing of lineprof's is left in the target.
