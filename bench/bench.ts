@@ -170,7 +170,9 @@ async function attachOverhead(): Promise<void> {
     '(per engine, 3 rounds of 1000 requests unprofiled, attached and after detach, each of the last two after 1000 that ' +
       'settle the JIT; medians of the ratios to the unprofiled of each round)',
   );
-  for (const engine of ['probes', 'breakpoints'] as const) {
+  const hasLiveEdit = Number(process.versions.node.split('.')[0]) < 26;
+  if (!hasLiveEdit) console.log(`probes      (this Node, ${process.version}, has no LiveEdit: attach reads by breakpoints)`);
+  for (const engine of hasLiveEdit ? (['probes', 'breakpoints'] as const) : (['breakpoints'] as const)) {
     const attachedRatios: Array<{ rate: number; p90: number }> = [];
     const afterRatios: Array<{ rate: number; p90: number }> = [];
     let base = { rate: 0, p90: 0 };
