@@ -167,7 +167,7 @@ async function attachOverhead(): Promise<void> {
   const fmt = (r: { rate: number; p90: number }) => `${r.rate.toFixed(2)}x slower, p90 ${r.p90.toFixed(2)}x`;
   console.log('## Attach: fixtures/targets/server.js, sequential requests over loopback');
   console.log(
-    '(per engine, 3 rounds of 1000 requests unprofiled, attached and after detach, each of the last two after 1000 that ' +
+    '(per engine, 3 rounds of 1000 requests unprofiled, attached and after detach, each of the last two after 3000 that ' +
       'settle the JIT; medians of the ratios to the unprofiled of each round)',
   );
   const hasLiveEdit = Number(process.versions.node.split('.')[0]) < 26;
@@ -184,12 +184,13 @@ async function attachOverhead(): Promise<void> {
       const ready = new Promise<void>((resolve) => (inside = resolve));
       const profiling = attachProfile({ address: ws, signal: abort.signal, engine, onProgress: () => inside() });
       await ready;
-      // The edit (or the breakpoints) deoptimise the handler: the first thousand requests settle the JIT again.
-      await load(1000);
+      // The edit (or the breakpoints) deoptimise the process's code: a few thousand requests settle the JIT again
+      // (measured on Node 20 with probes, thousands of requests 1-5: 0.46, 0.69, 0.81, 0.86, 0.78 of unprofiled).
+      await load(3000);
       const attached = await load(1000);
       abort.abort();
       const { result } = await profiling;
-      await load(1000);
+      await load(3000);
       const after = await load(1000);
       pauses = result.stats.editPausesMs ?? [];
       attachedRatios.push({ rate: base.rate / attached.rate, p90: attached.p90 / base.p90 });

@@ -18,22 +18,28 @@ export interface Lease {
   stop(): void;
 }
 
-/** Remote ends of the established connections to `port`, as the kernel lists them; undefined if it cannot tell. */
+/**
+ * Remote ends of the established connections to `port`, as the kernel lists them; undefined if it cannot tell. A
+ * busy server's table holds thousands of rows (every closed connection in TIME_WAIT): only rows whose local port is
+ * the inspector's are looked at.
+ */
 export function inspectorPeers(port: number): Set<string> | undefined {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
   const peers = new Set<string>();
   let readable = false;
   for (const table of TABLES) {
     let text: string;
     try {
-      text = fs.readFileSync(table, 'utf8');
+      text = fs.readFileSync(table, 'latin1');
     } catch {
       continue;
     }
     readable = true;
-    for (const row of text.split('\n').slice(1)) {
-      const [, local, remote, state] = row.trim().split(/\s+/);
-      if (state === ESTABLISHED && local?.endsWith(`:${hexPort}`)) peers.add(remote!);
+    // A row: "  sl: local_address rem_address st …"; the local port is followed by a space, the remote one too.
+    for (let at = text.indexOf(local); at >= 0; at = text.indexOf(local, at + 1)) {
+      const rowStart = text.lastIndexOf('\n', at) + 1;
+      const fields = text.slice(rowStart, text.indexOf('\n', at) >>> 0).trim().split(/\s+/);
+      if (fields[1]?.endsWith(local.trimEnd()) && fields[3] === ESTABLISHED) peers.add(fields[2]!);
     }
   }
   return readable ? peers : undefined;
