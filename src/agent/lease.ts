@@ -24,25 +24,31 @@ export interface Lease {
  * the inspector's are looked at.
  */
 export function inspectorPeers(port: number): Set<string> | undefined {
-  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
   const peers = new Set<string>();
   let readable = false;
   for (const table of TABLES) {
-    let text: string;
     try {
-      text = fs.readFileSync(table, 'latin1');
+      for (const peer of peersIn(fs.readFileSync(table, 'latin1'), port)) peers.add(peer);
+      readable = true;
     } catch {
-      continue;
-    }
-    readable = true;
-    // A row: "  sl: local_address rem_address st …"; the local port is followed by a space, the remote one too.
-    for (let at = text.indexOf(local); at >= 0; at = text.indexOf(local, at + 1)) {
-      const rowStart = text.lastIndexOf('\n', at) + 1;
-      const fields = text.slice(rowStart, text.indexOf('\n', at) >>> 0).trim().split(/\s+/);
-      if (fields[1]?.endsWith(local.trimEnd()) && fields[3] === ESTABLISHED) peers.add(fields[2]!);
+      // no such table here
     }
   }
   return readable ? peers : undefined;
+}
+
+/** The remote ends of the established connections to local `port` in one /proc/net/tcp-format table. Pure. */
+export function peersIn(table: string, port: number): string[] {
+  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const peers: string[] = [];
+  // A row: "  sl: local_address rem_address st …"; a port is followed by a space in both address columns.
+  for (let at = table.indexOf(local); at >= 0; at = table.indexOf(local, at + 1)) {
+    const rowStart = table.lastIndexOf('\n', at) + 1;
+    const rowEnd = table.indexOf('\n', at);
+    const fields = table.slice(rowStart, rowEnd < 0 ? undefined : rowEnd).trim().split(/\s+/);
+    if (fields[1]?.endsWith(local.trimEnd()) && fields[3] === ESTABLISHED && !peers.includes(fields[2]!)) peers.push(fields[2]!);
+  }
+  return peers;
 }
 
 /**

@@ -147,6 +147,12 @@ export interface InstrumentOptions {
    * closed when a reading of a call below it comes (LiveEdit cannot take an insertion at a function's end).
    */
   throws: boolean;
+  /**
+   * For LiveEdit, which loses a function whose end moves: an arrow with an expression body is not given a block
+   * (which would end after it) but `G.a(k)<0?0:G.x=E` in front of E: `a` opens the call, and the setter `x`,
+   * given E's value, closes it (the assignment's value is E's). Not for async arrows, whose E resumes later.
+   */
+  expressionArrowsInPlace?: boolean;
 }
 
 export function instrument(
@@ -388,6 +394,11 @@ export function instrument(
       list(statements.slice(first));
       const closeLine = lineOf(body.end - 1);
       point(body.end - 1, `;${G}.s(${T},${probe(body.end - 1, closeLine, ProbeKind.Exit)});${tryClose}`);
+    } else if (options.expressionArrowsInPlace) {
+      // Nothing after E: the entry's token waits on the runtime's stack of such calls until the setter takes it.
+      probe(body.start, lineOf(body.start), ProbeKind.Entry);
+      probe(node.end - 1, lineOf(node.end - 1), ProbeKind.Exit);
+      point(body.start, `${G}.a(${ID}${probes.length - 2}${ID})<0?0:${G}.x=`);
     } else {
       // An arrow's expression body: `=> E` becomes `=> {var T=G.e(k);return G.v(T,x,E)}` on the same lines.
       const arrow = arrowOf(source, node);

@@ -128,6 +128,39 @@ test('attach --engine probes to an ES module server: its script is edited, profi
   }
 });
 
+test('an arrow with an expression body takes probes in front of its body (LiveEdit keeps its end); --max-edit-pause 0 keeps a script on breakpoints', { skip: !HAS_LIVE_EDIT }, async () => {
+  const server = await startServer({ inspect: true, script: path.join('targets', 'arrow-server.js') });
+  try {
+    let outcome = await profileRequests({ address: server.ws }, server.port, 3);
+    const result = () => ({ result: outcome.result, exit: { code: null, signal: null } });
+    const makeRows = fn(result(), 'makeRows');
+    assert.equal(makeRows.engine, 'probes');
+    assert.equal(makeRows.calls, 3);
+    // Measured +48 B over the 3 calls on Node 20, +128 B on 24; on 22+ one first-call cost in old space may land.
+    const tolerance = 3 * 256 + (NODE_MAJOR >= 22 ? 262_144 : 0);
+    const arrowLine = line(makeRows, 'new Array(n)');
+    assert.ok(Math.abs(arrowLine.allocatedBytes - 3 * ROWS) <= tolerance + (arrowLine.gcAffected > 0 ? 65_536 : 0), `arrow ${arrowLine.allocatedBytes}`);
+    const handle = fn(result(), 'handle');
+    assert.equal(handle.engine, 'probes');
+    assert.equal(handle.calls, 3);
+    // The calling line holds the call.
+    const calling = line(handle, 'makeRows(20000)');
+    assert.ok(Math.abs(calling.allocatedBytes - 3 * ROWS) <= tolerance + (calling.gcAffected > 0 ? 65_536 : 0), `calling line ${calling.allocatedBytes}`);
+
+    // An edit estimated over the bound: the whole script stays on breakpoints, and the report says why.
+    outcome = await profileRequests({ address: server.ws, maxEditPauseMs: 0 }, server.port, 3);
+    assert.match(outcome.result.warnings.join('\n'), /handle in .*arrow-server\.js: read by breakpoints, as an edit would stop the process for ~\d+ ms in \d+ edits \(over --max-edit-pause 0 ms\)/);
+    assert.equal(fn(result(), 'handle').engine, 'breakpoints');
+    assert.equal(fn(result(), 'handle').calls, 3);
+    assert.deepEqual(outcome.result.stats.editPausesMs, []);
+    const state = await targetState(server.ws!, path.join(FIXTURES, 'targets', 'arrow-server.js'));
+    assert.equal(state.source.includes('__lineprof'), false);
+    assert.equal(state.globals, 'undefined,undefined,undefined,undefined');
+  } finally {
+    await server.stop();
+  }
+});
+
 test('attach --engine probes --pid: a server started without --inspect is profiled and left without an inspector', { skip: !HAS_LIVE_EDIT || os.platform() !== 'linux' }, async () => {
   const server = await startServer({ inspect: false });
   try {

@@ -1,6 +1,9 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planModule } from '../../src/agent/probes/module-plan';
+import * as vm from 'node:vm';
+import { planLiveEdit, planModule } from '../../src/agent/probes/module-plan';
+import { peersIn } from '../../src/agent/lease';
+import { ProbeRole } from '../../src/attribution/probe-attributor';
 import { parseSource } from '../../src/selection/find-functions';
 
 const selection = { markers: true, functions: [], lines: [] };
@@ -19,4 +22,82 @@ test('a module handed over twice (require of an ES module on Node 22+) is instru
 test('a marker on the first line of a file that starts with a byte-order mark', () => {
   const parsed = parseSource('\uFEFF// @profile\nfunction b(n) { return [n].length }\n');
   assert.deepEqual(parsed.functions.map((f) => [f.name, f.markedByComment]), [['b', true]]);
+});
+
+describe('planLiveEdit: edits V8 can match', () => {
+  let next = 0;
+  const reserveIds = (n: number) => ((next += n), next - n);
+  const plan = (source: string) => planLiveEdit({ source, url: '/s.js', isModule: false, selection, reserveIds });
+
+  /** Runs of lines that differ between two texts (what V8's line diff hands to its token diff). */
+  const changedRuns = (before: string, after: string): number[][] => {
+    const a = before.split('\n');
+    const b = after.split('\n');
+    const runs: number[][] = [];
+    b.forEach((text, i) => {
+      if (text === a[i]) return;
+      const last = runs[runs.length - 1];
+      if (last && last[last.length - 1] === i) last.push(i + 1);
+      else runs.push([i + 1]);
+    });
+    return runs;
+  };
+
+  test('a 40-line function goes in over edits in which no two changed lines touch, ending with the whole instrumentation', () => {
+    const body = Array.from({ length: 40 }, (_, i) => `  const a${i} = new Array(n + ${i}).fill(${i});`).join('\n');
+    const source = `'use strict';\n// @profile\nfunction long(n) {\n${body}\n  return a0.length;\n}\nmodule.exports = { long };\n`;
+    const live = plan(source);
+    assert.ok(live.steps.length >= 2, `${live.steps.length} steps`);
+    let before = source;
+    for (const step of live.steps) {
+      for (const run of changedRuns(before, step)) assert.equal(run.length, 1, `lines ${run.join(', ')} change together`);
+      new vm.Script(step); // every intermediate text is valid JavaScript
+      before = step;
+    }
+    // The last step holds every probe of the plan, and no catch wrapper (LiveEdit cannot take one).
+    const ids = [...before.matchAll(/__lineprof\.[esv]\((?:__lp\$t,)?(\d+)/g)].length;
+    assert.equal(ids, live.plan.functions[0]!.probes.length);
+    assert.doesNotMatch(before, /catch\(__lp\$te\)/);
+    assert.equal(live.unsafe, undefined);
+  });
+
+  test('an arrow with an expression body keeps its end: its probes go in front of the body', () => {
+    const live = plan('// @profile\nconst twice = (n) => n * 2;\n');
+    assert.match(live.steps[live.steps.length - 1]!, /^\/\/ @profile\nconst twice = \(n\) => __lineprof\.a\(\d+\)<0\?0:__lineprof\.x=n \* 2;\n$/);
+    assert.deepEqual(live.skipped, []);
+    assert.deepEqual(live.plan.functions[0]!.probes.map((p) => p.role), [ProbeRole.Entry, ProbeRole.Exit]);
+  });
+
+  test('an async arrow with an expression body is left to breakpoints, with its first line', () => {
+    const live = plan('// @profile\nconst later = async (n) => await n;\n');
+    assert.deepEqual(live.skipped, [{ name: 'later', reason: 'an async arrow with an expression body', file: '/s.js', line: 2 }]);
+    assert.deepEqual(live.steps, []);
+  });
+
+  test('a function that starts on a line over 800 characters (minified) cannot be matched: said why', () => {
+    const filler = 'var x=1;'.repeat(120);
+    const live = plan(`${filler}/* @profile */function f(n){return new Array(n).length}${filler}\n`);
+    assert.match(live.unsafe ?? '', /^line 1 is \d+ characters with the instrumentation \(minified\?\)/);
+  });
+});
+
+describe('lease: the inspector connections in a /proc/net/tcp table', () => {
+  // Recorded from this machine: the inspector on 127.0.0.1:9229 (0x240D) listening, one client connected to it
+  // (both ends of that connection are in the table), and a connection of the server's own in TIME_WAIT.
+  const table = [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 0100007F:240D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1061 1 0000000089afb70f 100 0 0 10 0',
+    '   1: 0100007F:240D 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 7301 1 000000001f8ee9f8 20 4 30 10 -1',
+    '   2: 0100007F:D2F0 0100007F:240D 01 00000000:00000000 00:00000000 00000000     0        0 7300 1 000000001f8ee9f9 20 4 30 10 -1',
+    '   3: 0100007F:240D 0100007F:D2F4 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000',
+  ].join('\n');
+
+  test('established connections whose local port is the inspector\'s, by their remote end', () => {
+    assert.deepEqual(peersIn(table, 9229), ['0100007F:D2F0']);
+  });
+
+  test('no row for another port; the client side of a connection is not the inspector\'s', () => {
+    assert.deepEqual(peersIn(table, 9230), []);
+    assert.deepEqual(peersIn(table, 0xd2f0), ['0100007F:240D']);
+  });
 });

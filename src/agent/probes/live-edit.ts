@@ -92,6 +92,8 @@ export class LiveEditAgent {
   private readonly arrived: ScriptParsedEvent[] = [];
   /** Breakpoint agents whose scripts got their probes: their figures, taken at the switch. */
   private readonly fallbackReports: AgentReport[] = [];
+  /** Breakpoint agents, for good, for marked functions that cannot take probes (an expression-bodied arrow). */
+  private readonly skippedAgents: Agent[] = [];
   private readonly warnings: string[] = [];
   /** Functions (file:startLine) whose closures kept their old code: left out of the report. */
   private readonly unpatched = new Set<string>();
@@ -144,6 +146,9 @@ export class LiveEditAgent {
       for (const f of r.functions) mergeFunction(report.functions, f);
       for (const w of r.warnings) if (!report.warnings.includes(w)) report.warnings.push(w);
     }
+    // A function left with its old code by an edit may be out of the breakpoints' reach too (its closures hang on to
+    // a script V8 no longer lists): no calls seen is not shown as "no calls".
+    report.functions = report.functions.filter((f) => f.calls > 0 || !this.unpatched.has(`${f.file}:${f.startLine}`));
     if (final) {
       this.stop();
       if (this.edited.size > 0) {
@@ -171,7 +176,7 @@ export class LiveEditAgent {
   }
 
   private fallbacks(): Agent[] {
-    return [...this.work.values()].flatMap((w) => (w.fallback ? [w.fallback] : []));
+    return [...[...this.work.values()].flatMap((w) => (w.fallback ? [w.fallback] : [])), ...this.skippedAgents];
   }
 
   private restore(): void {
@@ -252,10 +257,13 @@ export class LiveEditAgent {
       selection: this.config.selection,
       reserveIds: (count) => this.probes.reserveIds(count),
     });
-    for (const s of live.skipped) this.warn(`${s.name} in ${script.url} is not profiled: ${s.reason} cannot be edited with probes`);
+    for (const s of live.skipped) this.warn(`${s.name} in ${script.url}: read by breakpoints, as ${s.reason} cannot take probes`);
     // The selectors it matched and its warnings count even when nothing in it is edited.
     this.probes.register({ ...live.plan, functions: [] });
-    if (live.steps.length === 0) return;
+    if (live.steps.length === 0) {
+      this.startSkipped(script, live);
+      return;
+    }
     const w: ScriptWork = { script, live, original: source, applied: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0 };
     this.work.set(script.scriptId, w);
     if (live.unsafe) {
@@ -325,7 +333,10 @@ export class LiveEditAgent {
       this.fallbackReports.push(w.fallback.report(true));
       w.fallback = undefined;
     }
-    if (this.verify(w)) return;
+    if (this.verify(w)) {
+      this.startSkipped(w.script, live);
+      return;
+    }
     // Some function kept its old code: the script is put back as it was and read by breakpoints from now on.
     this.unedit(scriptId, w);
     w.keepBreakpoints = true;
@@ -350,30 +361,39 @@ export class LiveEditAgent {
     return true;
   }
 
-  /** A breakpoint agent for the script's marked functions, selected by their first lines. */
+  /** A breakpoint agent for the script's marked functions (those probes cannot take too), by their first lines. */
   private startFallback(w: ScriptWork): void {
+    const lines = [...w.live.plan.functions.map((f) => ({ file: f.file, line: f.startLine })), ...w.live.skipped];
+    w.fallback = this.breakpointAgent(w.script, lines);
+  }
+
+  /** Breakpoints, for good, for the functions of a script that probes cannot take, once its edits are in. */
+  private startSkipped(script: ScriptParsedEvent, live: LiveEditPlan): void {
+    if (live.skipped.length === 0) return;
+    const agent = this.breakpointAgent(script, live.skipped);
+    if (agent) this.skippedAgents.push(agent);
+  }
+
+  private breakpointAgent(script: ScriptParsedEvent, lines: Array<{ file: string; line: number }>): Agent | undefined {
     const agent = new Agent(
-      {
-        ...this.config,
-        engine: 'breakpoints',
-        selection: { markers: false, functions: [], lines: w.live.plan.functions.map((f) => ({ file: f.file, line: f.startLine })) },
-      },
+      { ...this.config, engine: 'breakpoints', selection: { markers: false, functions: [], lines: lines.map(({ file, line }) => ({ file, line })) } },
       `${RECORDER_GLOBAL}${++this.fallbackCount}`,
-      w.script.scriptId,
+      script.scriptId,
     );
     try {
       agent.start();
-      w.fallback = agent;
+      return agent;
     } catch (err) {
       agent.stop();
-      this.warn(`breakpoints could not be set in ${w.script.url} (${(err as Error).message}): calls until the edit are missed`);
+      this.warn(`breakpoints could not be set in ${script.url} (${(err as Error).message}): its calls are missed`);
+      return undefined;
     }
   }
 
   /**
    * V8 may answer Ok and leave a function's closures with their old code. Every function in the heap is looked at
    * (Runtime.queryObjects, a heap walk like the edit's own): one named as a marked function, whose text ends with
-   * that function's original body, still runs without probes. False if one does (each is named in a warning).
+   * that function's original body and holds no probe, still runs without probes. False if one does (each is named in a warning).
    */
   private verify(w: ScriptWork): boolean {
     const { live } = w;
@@ -384,13 +404,15 @@ export class LiveEditAgent {
       // Objects that only inherit from Function.prototype are in the list too.
       if (typeof fn !== 'function' || (!names.has(fn.name) && fn.name !== '')) continue;
       const text = toText.call(fn);
+      // (An expression-bodied arrow's probes are all in front of its body: its text still ends with it.)
+      if (text.includes(`${PROBE_GLOBAL}.`)) continue;
       live.originals.forEach((original, index) => {
         if ((fn.name === original.simpleName || fn.name === '') && text.endsWith(original.body)) {
           const planned = live.plan.functions[index]!;
           const at = `${planned.file}:${planned.startLine}`;
           if (this.unpatched.has(at)) return;
           this.unpatched.add(at);
-          this.warn(`${planned.name} (${at}) kept its old code after the edit (V8 could not match it): its script is read by breakpoints`);
+          this.warn(`${planned.name} (${at}) kept its old code after the edit (V8 could not match it): its script is read by breakpoints, which may not see it`);
         }
       });
     }

@@ -107,8 +107,8 @@ export interface LiveEditPlan {
   plan: ModulePlan;
   /** The script's text after each edit; the last is the whole instrumentation. */
   steps: string[];
-  /** Marked functions that cannot be edited with probes (named in a warning), left to the caller. */
-  skipped: Array<{ name: string; reason: string }>;
+  /** Marked functions that cannot be edited with probes, left to the caller (breakpoints): their first lines. */
+  skipped: Array<{ name: string; reason: string; file: string; line: number }>;
   /** Why no edit of this script can be matched (its whole selection is then read by breakpoints). */
   unsafe?: string;
   /** Per planned function: what a closure of it still running the old code looks like (to check the edit). */
@@ -153,13 +153,16 @@ function planInstrumentation(request: PlanRequest, liveEdit: boolean): LiveEditP
   }
   let selected = select(parsed, file, view, spec, plan);
   if (liveEdit) {
-    // An arrow with an expression body gets a block, which ends where the arrow did not: V8 then cannot match it.
-    const expressionBody = (f: SelectedFunction) => source[f.fn.bodyStart] !== '{';
-    for (const f of selected.filter(expressionBody)) result.skipped.push({ name: f.fn.name, reason: 'an arrow with an expression body' });
-    selected = selected.filter((f) => !expressionBody(f));
+    // An async arrow with an expression body has no place for its exit that LiveEdit takes: its value comes after
+    // a resumption, when the runtime's stack of such calls no longer holds its token on top.
+    const unreachable = (f: SelectedFunction) => source[f.fn.bodyStart] !== '{' && f.fn.isAsync;
+    for (const f of selected.filter(unreachable)) {
+      result.skipped.push({ name: f.fn.name, reason: 'an async arrow with an expression body', file, line: f.fn.startLine });
+    }
+    selected = selected.filter((f) => !unreachable(f));
   }
   if (selected.length === 0) return result;
-  const probed = instrument(source, parsed.program, parsed.lineStarts, selected.map((s) => s.fn), { throws: !liveEdit });
+  const probed = instrument(source, parsed.program, parsed.lineStarts, selected.map((s) => s.fn), { throws: !liveEdit, expressionArrowsInPlace: liveEdit });
   const firstId = request.reserveIds(probed.probes.length);
   const rendered = probed.render(firstId);
   plan.code = rendered.code;

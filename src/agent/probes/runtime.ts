@@ -29,6 +29,8 @@ const SIGN = -0x80000000;
 const NS_PER_S = 1_000_000_000;
 /** Records per log: 2 MiB. */
 export const LOG_RECORDS = 1 << 16;
+/** Expression-bodied arrows open at once (nested through their calls) that the setter can close; deeper ones are not closed. */
+const ARROW_STACK = 4096;
 /** Tokens wrap here: a Smi on every platform, and far more calls than can be open at once. */
 const TOKEN_LIMIT = 1 << 30;
 
@@ -59,6 +61,10 @@ export interface ProbeFunctions {
   v<T>(token: number, probe: number, value: T): T;
   /** The call threw out of its function. */
   t(token: number): void;
+  /** An arrow with an expression body begins (attach): its token waits on a stack for the setter `x`. */
+  a(probe: number): number;
+  /** Given an expression-bodied arrow's value: the reading that ends the call on top of that stack (probe + 1). */
+  x: unknown;
 }
 
 export interface LogSink {
@@ -130,6 +136,9 @@ export class ProbeRuntime {
     const state = this.state;
     const end = log.length - RECORD_INTS * 4; // room for a GC record and a rebase after the last reading
     const slow = (): void => this.slow();
+    const arrowTokens = new Int32Array(ARROW_STACK);
+    const arrowProbes = new Int32Array(ARROW_STACK);
+    const arrowDepth = new Int32Array(1);
 
     const read = (id: number, token: number): void => {
       update();
@@ -187,7 +196,30 @@ export class ProbeRuntime {
       t(token: number): void {
         read(THROW, token);
       },
+      a(probe: number): number {
+        const token = state[1]! + 1 === TOKEN_LIMIT ? 1 : state[1]! + 1;
+        state[1] = token;
+        read(probe, token);
+        // A call left by a throw stays below the ones made after it, whose setters take theirs from the top.
+        const depth = arrowDepth[0]!;
+        if (depth < ARROW_STACK) {
+          arrowTokens[depth] = token;
+          arrowProbes[depth] = probe + 1;
+        }
+        arrowDepth[0] = depth + 1;
+        return token;
+      },
+      x: undefined,
     };
+    Object.defineProperty(this.probes, 'x', {
+      set(_value: unknown): void {
+        const depth = arrowDepth[0]! - 1;
+        if (depth < 0) return;
+        arrowDepth[0] = depth;
+        if (depth < ARROW_STACK) read(arrowProbes[depth]!, arrowTokens[depth]!);
+      },
+      enumerable: false,
+    });
     this.gcProfiler.start();
     this.rebase();
   }
