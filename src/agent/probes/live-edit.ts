@@ -119,7 +119,7 @@ export class LiveEditAgent {
    * edits from a timer: this runs inside the controller's evaluation, which may have interrupted a marked function.
    */
   start(): void {
-    this.probes.installRuntime();
+    this.probes.installRuntime(true);
     // The scripts loaded so far arrive as scriptParsed notifications inside this call.
     this.connection.post('Debugger.enable');
     this.starting = false;

@@ -88,13 +88,15 @@ export class ProbeAgent {
     });
   }
 
-  /** The probes' global, their code settled. (Attach edits loaded scripts instead of hooking module loading.) */
-  installRuntime(): void {
+  /**
+   * The probes' global, their code settled. (Attach edits loaded scripts instead of hooking module loading, and its
+   * expression-arrow probes are settled too: the setter closes with WARM_UP_PROBE + 1, no module's either.)
+   */
+  installRuntime(arrowProbes = false): void {
     Object.defineProperty(globalThis, PROBE_GLOBAL, { value: this.runtime.probes, configurable: true, enumerable: false, writable: false });
     const p = this.runtime.probes;
     for (let i = 0; i < WARM_UP_CALLS; i++) p.v(p.e(WARM_UP_PROBE), WARM_UP_PROBE, i);
-    // The expression-arrow probes (attach) too: the setter closes with WARM_UP_PROBE + 1, no module's either.
-    for (let i = 0; i < WARM_UP_CALLS; i++) {
+    for (let i = 0; arrowProbes && i < WARM_UP_CALLS; i++) {
       p.a(WARM_UP_PROBE);
       p.x = i;
     }
