@@ -137,7 +137,6 @@ async function accuracy(): Promise<void> {
   );
 }
 
-/** Requests per second of fixtures/targets/server.js, unprofiled, attached (with and without the live view's reports). */
 /**
  * A server under attach, each engine: throughput and p90 latency of sequential requests, unprofiled, attached and
  * after detach, as ratios to unprofiled; and how long each LiveEdit stopped the server (probes).

@@ -21,7 +21,7 @@ import type { EndpointRequest } from './target/endpoint';
 import { VERSION } from './version';
 import type { LeaseTerms, ProgressChannel, ProgressMessage } from './agent/attach-protocol';
 import { RemoteAgent } from './inspector/remote-agent';
-export { DEFAULT_MAX_EDIT_PAUSE_MS } from './agent/probes/live-edit';
+export { DEFAULT_MAX_EDIT_PAUSE_MS } from './agent/attach-protocol';
 import type { ScriptListing } from './agent/agent';
 
 const POLL_MS = 250;

@@ -192,6 +192,11 @@ export class Agent {
     return report;
   }
 
+  /** Calls of the marked functions begun and not ended. */
+  openCallCount(): number {
+    return this.attributor.openCallCount;
+  }
+
   /** Breakpoint hits recorded so far. */
   hitCount(): number {
     return this.recorder.counters.hits;

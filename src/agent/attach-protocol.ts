@@ -9,6 +9,8 @@ import type { AgentReport } from '../model/types';
 export const AGENT_MODULE_KEY = 'lineprof.agentModule';
 /** The URL the bundle is evaluated under: the one script of lineprof's in the target, never profiled. */
 export const AGENT_SCRIPT_URL = 'lineprof-agent.js';
+/** Attach with probes: a script whose edit is expected to stop the process longer than this (ms) keeps breakpoints. */
+export const DEFAULT_MAX_EDIT_PAUSE_MS = 500;
 
 /** How the agent reports progress: a binding the controller added (Runtime.addBinding), called from a timer. */
 export interface ProgressChannel {
@@ -27,7 +29,6 @@ export interface ProgressMessage {
   /** The process is exiting: this is the last message, with the final report. */
   exiting?: boolean;
 }
-
 
 /** What the agent does if the controller vanishes (src/agent/lease.ts): it always puts the process back. */
 export interface LeaseTerms {

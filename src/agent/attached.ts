@@ -92,7 +92,13 @@ export function start(config: AgentConfig, progress?: ProgressChannel, lease?: L
     attached.timer.unref();
     // A process that exits while a debugger is connected waits for it to disconnect (DESIGN.md §6): tell the
     // controller, with the final figures, so that it disconnects and the exit goes on.
-    attached.onExit = () => send({ report: agent.report(true), exiting: true });
+    attached.onExit = () => {
+      try {
+        send({ report: agent.report(true), exiting: true });
+      } catch {
+        // The exit goes on as the program meant it.
+      }
+    };
     process.on('exit', attached.onExit);
   }
   if (lease) {

@@ -65,7 +65,11 @@ export function takeLease(onLost: () => void): Lease | undefined {
     const now = inspectorPeers(port);
     if (!now || [...initial].some((peer) => now.has(peer))) return;
     clearInterval(timer);
-    onLost();
+    try {
+      onLost();
+    } catch {
+      // Putting the process back failed part way: nothing may be thrown into the program from here.
+    }
   }, LEASE_CHECK_MS);
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -66,6 +66,11 @@ export class Attributor {
   /** The call the last hit belonged to, while it is still open. */
   private lastFrame: Frame | undefined;
 
+  /** Calls begun and not ended: on the stack or suspended (attach waits for none before it edits a script). */
+  get openCallCount(): number {
+    return this.stack.length + this.parked.length;
+  }
+
   /**
    * An async generator: V8 never hits its return location, so one of its calls that stops without being at an
    * `await` or `yield` has finished, not thrown. An async function (not a generator): V8 resumes it only from the

@@ -70,8 +70,17 @@ export interface InstrumentedSource {
    * insertions on those lines, with the same ids (LiveEdit edits in steps).
    */
   render(firstId: number, lines?: ReadonlySet<number>): RenderedSource;
-  /** Lines whose insertions must go in together (a wrapper opened on one and closed on another), each sorted. */
-  lineGroups(): number[][];
+  /**
+   * Lines whose insertions must go in together (a wrapper opened on one and closed on another), each sorted, with
+   * the functions (indices) that have insertions there and those whose entry (the token's declaration) is there.
+   */
+  lineGroups(): LineGroup[];
+}
+
+export interface LineGroup {
+  lines: number[];
+  functions: number[];
+  entries: number[];
 }
 
 export interface RenderedSource {
@@ -104,6 +113,8 @@ interface Edit {
   partner: number;
   /** The function (index among those given) whose instrumentation this is. */
   fn: number;
+  /** The function's entry, which declares its token. */
+  entry?: boolean;
 }
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
@@ -391,6 +402,7 @@ export function instrument(
       // A directive may end without a semicolon (`'use strict'` then a line break): the entry must not continue it.
       const after = first > 0 && source[entryAt - 1] !== ';' ? ';' : '';
       point(entryAt, `${after}var ${T}=${G}.e(${probe(entryOffset, entryLine, ProbeKind.Entry)});${tryOpen}`);
+      edits[edits.length - 1]!.entry = true;
       list(statements.slice(first));
       const closeLine = lineOf(body.end - 1);
       point(body.end - 1, `;${G}.s(${T},${probe(body.end - 1, closeLine, ProbeKind.Exit)});${tryClose}`);
@@ -428,7 +440,7 @@ export function instrument(
   };
 }
 
-function lineGroupsOf(edits: Edit[], lineOf: (offset: number) => number): number[][] {
+function lineGroupsOf(edits: Edit[], lineOf: (offset: number) => number): LineGroup[] {
   const parent = new Map<number, number>();
   const find = (l: number): number => {
     let root = l;
@@ -443,13 +455,21 @@ function lineGroupsOf(edits: Edit[], lineOf: (offset: number) => number): number
     if (!parent.has(b)) parent.set(b, b);
     parent.set(find(a), find(b));
   }
-  const groups = new Map<number, number[]>();
-  for (const l of parent.keys()) {
-    const root = find(l);
-    if (!groups.has(root)) groups.set(root, []);
-    groups.get(root)!.push(l);
+  const groups = new Map<number, LineGroup>();
+  const groupOf = (line: number): LineGroup => {
+    const root = find(line);
+    let group = groups.get(root);
+    if (!group) groups.set(root, (group = { lines: [], functions: [], entries: [] }));
+    return group;
+  };
+  for (const l of parent.keys()) groupOf(l).lines.push(l);
+  for (const e of edits) {
+    const group = groupOf(lineOf(e.at));
+    if (!group.functions.includes(e.fn)) group.functions.push(e.fn);
+    if (e.entry && !group.entries.includes(e.fn)) group.entries.push(e.fn);
   }
-  return [...groups.values()].map((g) => g.sort((x, y) => x - y)).sort((x, y) => x[0]! - y[0]!);
+  for (const g of groups.values()) g.lines.sort((x, y) => x - y);
+  return [...groups.values()].sort((x, y) => x.lines[0]! - y.lines[0]!);
 }
 
 /**

@@ -15,6 +15,8 @@ export interface SourceFunction {
   end: number;
   /** Where the function body (or expression body of an arrow) begins. */
   bodyStart: number;
+  /** An arrow whose body is an expression (`(x) => x * 2`, `(x) => ({ x })`), not a block. */
+  expressionBody: boolean;
   startLine: number;
   endLine: number;
   isAsync: boolean;
@@ -184,6 +186,7 @@ function describe(
     start: fn.start,
     end: fn.end,
     bodyStart: body.start,
+    expressionBody: body.type !== 'BlockStatement',
     startLine: loc.start.line,
     endLine: loc.end.line,
     isAsync: fn.async === true,

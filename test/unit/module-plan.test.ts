@@ -29,6 +29,15 @@ describe('planLiveEdit: edits V8 can match', () => {
   const reserveIds = (n: number) => ((next += n), next - n);
   const plan = (source: string) => planLiveEdit({ source, url: '/s.js', isModule: false, selection, reserveIds });
 
+  /** Runs a text (a CommonJS module) with probes that check their tokens, and calls its export `name`. */
+  const runs = (code: string, name: string): void => {
+    const module = { exports: {} as Record<string, (n: number) => unknown> };
+    const token = (t: unknown) => assert.equal(typeof t, 'number', 'a probe got no token');
+    const probes = { e: () => 1, s: token, v: (t: unknown, _k: number, v: unknown) => (token(t), v), t: token, a: () => 1, set x(_v: unknown) {} };
+    vm.runInNewContext(code, { module, __lineprof: probes });
+    assert.equal(module.exports[name]!(3), 3);
+  };
+
   /** Runs of lines that differ between two texts (what V8's line diff hands to its token diff). */
   const changedRuns = (before: string, after: string): number[][] => {
     const a = before.split('\n');
@@ -51,7 +60,7 @@ describe('planLiveEdit: edits V8 can match', () => {
     let before = source;
     for (const step of live.steps) {
       for (const run of changedRuns(before, step)) assert.equal(run.length, 1, `lines ${run.join(', ')} change together`);
-      new vm.Script(step); // every intermediate text is valid JavaScript
+      runs(step, 'long');
       before = step;
     }
     // The last step holds every probe of the plan, and no catch wrapper (LiveEdit cannot take one).
@@ -61,6 +70,18 @@ describe('planLiveEdit: edits V8 can match', () => {
     assert.equal(live.unsafe, undefined);
   });
 
+  test('every text between the edits runs: no probe comes before the edit that declares its call\'s token', () => {
+    // Two functions on adjacent lines, marked by name: filled by line alone, b's statement (line 5) would go in the
+    // first edit and its entry (line 4) in the second.
+    const source = 'function a(n){\n  n = n + 0\n  return n }\nfunction b(n){\n  n = n + 0\n  return n }\nmodule.exports = { a, b };\n';
+    const live = planLiveEdit({ source, url: '/s.js', isModule: false, selection: { markers: false, functions: ['a', 'b'], lines: [] }, reserveIds });
+    assert.ok(live.steps.length >= 2);
+    for (const step of live.steps) {
+      runs(step, 'a');
+      runs(step, 'b');
+    }
+  });
+
   test('an arrow with an expression body keeps its end: its probes go in front of the body', () => {
     const live = plan('// @profile\nconst twice = (n) => n * 2;\n');
     assert.match(live.steps[live.steps.length - 1]!, /^\/\/ @profile\nconst twice = \(n\) => __lineprof\.a\(\d+\)<0\?0:__lineprof\.x=n \* 2;\n$/);
@@ -68,10 +89,12 @@ describe('planLiveEdit: edits V8 can match', () => {
     assert.deepEqual(live.plan.functions[0]!.probes.map((p) => p.role), [ProbeRole.Entry, ProbeRole.Exit]);
   });
 
-  test('an async arrow with an expression body is left to breakpoints, with its first line', () => {
+  test('an async arrow with an expression body is left to breakpoints, with its first line, an object literal too', () => {
     const live = plan('// @profile\nconst later = async (n) => await n;\n');
     assert.deepEqual(live.skipped, [{ name: 'later', reason: 'an async arrow with an expression body', file: '/s.js', line: 2 }]);
     assert.deepEqual(live.steps, []);
+    const boxed = plan('// @profile\nconst boxed = async (n) => ({ v: await n });\n');
+    assert.equal(boxed.skipped.length, 1);
   });
 
   test('a function that starts on a line over 800 characters (minified) cannot be matched: said why', () => {

@@ -20,6 +20,7 @@ const fnNamed = (name: string): SourceFunction => ({
   name,
   simpleName: name.slice(name.lastIndexOf('.') + 1),
   start: 0,
+  expressionBody: false,
   end: 1,
   bodyStart: 0,
   startLine: 1,

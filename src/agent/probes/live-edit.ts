@@ -25,6 +25,7 @@ import { heapBinding } from '../heap-reader';
 import { InspectorConnection, ProtocolCallError } from '../inspector-connection';
 import type { ScriptParsedEvent } from '../inspector-connection';
 import { isProgramScript } from '../scripts';
+import { DEFAULT_MAX_EDIT_PAUSE_MS } from '../attach-protocol';
 import { PROBE_GLOBAL } from '../../instrument/instrument';
 import { planLiveEdit } from './module-plan';
 import type { LiveEditPlan, ModulePlan } from './module-plan';
@@ -53,6 +54,10 @@ interface ScriptWork {
   /** The fallback's call count at the last refusal: a call seen since (one that began before the attach may just
    * have ended, unseen as open) makes the next try due at once. */
   callsAtRefusal: number;
+  /** A call seen since the last refusal made one try due at once; the next waits for the back-off. */
+  shortcutTaken: boolean;
+  /** The one collection asked for this script has been made. */
+  collected: boolean;
 }
 
 /** V8 no longer has LiveEdit (Node 26): attach uses breakpoints throughout (or says so, with --engine probes). */
@@ -73,7 +78,6 @@ const RESTORE_TRIES_BEFORE_GC = 5;
 /** The pause model, measured on this machine (see above): ms per MB of heap, ms per KB² of script. */
 const PAUSE_MS_PER_HEAP_MB = 3.3;
 const PAUSE_MS_PER_SCRIPT_KB2 = 0.0065;
-export const DEFAULT_MAX_EDIT_PAUSE_MS = 500;
 
 /** The pause one edit of a script of this many characters is expected to cost, at the heap in use now. */
 export function estimatePauseMs(scriptChars: number, heapUsedBytes: number): number {
@@ -99,8 +103,11 @@ export class LiveEditAgent {
   private readonly unpatched = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private starting = true;
-  /** A LiveEdit is being made: the script objects V8 reports meanwhile hold the replaced text, not new code. */
-  private editing = false;
+  /**
+   * LiveEdits are being made (a count: a stop may come in the middle): the script objects V8 reports meanwhile hold
+   * the replaced text, not new code.
+   */
+  private editing = 0;
   private stopped = false;
   private restoreTries = 0;
   private fallbackCount = 0;
@@ -133,7 +140,7 @@ export class LiveEditAgent {
   }
 
   hitCount(): number {
-    return this.probes.hitCount() + this.fallbacks().reduce((n, a) => n + a.hitCount(), 0);
+    return this.probes.hitCount() + this.fallbacks().reduce((n, a) => n + a.hitCount(), 0) + this.fallbackReports.reduce((n, r) => n + r.stats.hits, 0);
   }
 
   report(final: boolean): AgentReport {
@@ -169,6 +176,13 @@ export class LiveEditAgent {
     if (this.stopped) return;
     this.stopped = true;
     this.probes.stop();
+    // Called in the middle of an edit (the controller's evaluation ran at an interrupt of it): that edit ends first,
+    // and restores.
+    if (this.editing > 0) return;
+    this.finishStop();
+  }
+
+  private finishStop(): void {
     for (const agent of this.fallbacks()) agent.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -180,29 +194,36 @@ export class LiveEditAgent {
   }
 
   private restore(): void {
-    for (const scriptId of [...this.edited]) this.unedit(scriptId, this.work.get(scriptId)!);
+    for (const scriptId of [...this.edited]) {
+      try {
+        this.unedit(scriptId, this.work.get(scriptId)!);
+      } catch (err) {
+        this.warn(`putting ${this.work.get(scriptId)!.script.url} back failed (${(err as Error).message}): tried again`);
+      }
+    }
     if (this.edited.size === 0) {
       const kept = this.probedFunctionsLeft();
       this.work.clear();
       if (kept > 0) {
-        // V8 left some closure with the instrumented code: the probes stay (recording nothing) so that it runs on.
+        // V8 left some closure with the instrumented code: probes that do nothing stay, so that it runs on.
         this.warn(`${kept} function(s) kept lineprof's probes after detach (V8 could not match them); they call a no-op until the process restarts`);
-        this.connection.post('Debugger.disable');
-        this.connection.close();
-        return;
+        this.probes.leaveNoOpRuntime();
+      } else {
+        this.probes.removeRuntime();
       }
-      this.probes.removeRuntime();
       this.connection.post('Debugger.disable');
       this.connection.close();
       return;
     }
     if (++this.restoreTries === RESTORE_TRIES_BEFORE_GC) collectGarbage();
-    this.timer = setTimeout(() => this.guarded(() => this.restore()), FIRST_RETRY_MS);
+    // Each try stops the process like an edit: the wait doubles.
+    const wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.restoreTries - 1, 10));
+    this.timer = setTimeout(() => this.guarded(() => this.restore()), wait);
     this.timer.unref();
   }
 
   private onScript(event: ScriptParsedEvent): void {
-    if (this.stopped || this.editing || !isProgramScript(event.url, this.config.includeNodeModules)) return;
+    if (this.stopped || this.editing > 0 || !isProgramScript(event.url, this.config.includeNodeModules)) return;
     this.arrived.push(event);
     if (!this.starting) this.schedule(0);
   }
@@ -219,21 +240,33 @@ export class LiveEditAgent {
   /** Between the program's tasks: plans the scripts that arrived, and makes the edits that are due. */
   private tick(starting = false): void {
     if (this.stopped) return;
-    for (const script of this.arrived.splice(0)) this.plan(script);
+    for (const script of this.arrived.splice(0)) this.guarded(() => this.plan(script));
     const now = Date.now();
     let waiting = false;
     for (const [scriptId, w] of this.work) {
       if (w.keepBreakpoints || w.applied >= w.live.steps.length) continue;
       waiting = true;
-      const active = w.fallback !== undefined && w.fallback.callCount() !== w.callsAtRefusal;
+      const active = !w.shortcutTaken && w.fallback !== undefined && w.fallback.callCount() !== w.callsAtRefusal;
       if ((now < w.retryAt && !active) || (w.fallback && hasOpenCalls(w.fallback))) continue;
+      w.shortcutTaken = now < w.retryAt;
       try {
-        this.edit(scriptId, w);
+        this.editing++;
+        try {
+          this.edit(scriptId, w);
+        } finally {
+          this.editing--;
+        }
+        if (this.stopped) {
+          // A stop came in the middle: what it could not do is done now.
+          this.finishStop();
+          return;
+        }
       } catch (err) {
         if (starting || !(err instanceof NoLiveEditError)) throw err;
         // Nothing was edited before (the first edit is made at the start): breakpoints for every script from now.
         this.warn(`${err.message.replace(/: attach with.*/, '')}: read by breakpoints`);
         for (const each of this.work.values()) {
+          if (each.applied > 0) continue; // edited already: its probes read it
           each.keepBreakpoints = true;
           if (!each.fallback) this.startFallback(each);
         }
@@ -264,11 +297,11 @@ export class LiveEditAgent {
       this.startSkipped(script, live);
       return;
     }
-    const w: ScriptWork = { script, live, original: source, applied: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0 };
+    const w: ScriptWork = { script, live, original: source, applied: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0, shortcutTaken: false, collected: false };
     this.work.set(script.scriptId, w);
     if (live.unsafe) {
       w.keepBreakpoints = true;
-      this.warn(`${names(live.plan, live.plan.functions.map((_, i) => i))} in ${script.url}: read by breakpoints, as LiveEdit could not match them (${live.unsafe})`);
+      this.warn(`${functionNames(live.plan, live.plan.functions.map((_, i) => i))} in ${script.url}: read by breakpoints, as LiveEdit could not match them (${live.unsafe})`);
       this.startFallback(w);
       return;
     }
@@ -276,7 +309,7 @@ export class LiveEditAgent {
     if (pause > this.maxPauseMs) {
       w.keepBreakpoints = true;
       this.warn(
-        `${names(live.plan, live.plan.functions.map((_, i) => i))} in ${script.url}: read by breakpoints, as an edit would stop the ` +
+        `${functionNames(live.plan, live.plan.functions.map((_, i) => i))} in ${script.url}: read by breakpoints, as an edit would stop the ` +
           `process for ~${Math.round(pause)} ms in ${live.steps.length} edits (over --max-edit-pause ${this.maxPauseMs} ms)`,
       );
       this.startFallback(w);
@@ -293,7 +326,8 @@ export class LiveEditAgent {
     for (; w.applied < live.steps.length; w.applied++) {
       const code = live.steps[w.applied]!;
       let status = this.setSource(scriptId, code);
-      if (status === 'BlockedByActiveGenerator' && w.applied === 0 && w.fallback && !hasOpenCalls(w.fallback)) {
+      if (status === 'BlockedByActiveGenerator' && w.applied === 0 && !w.collected && w.fallback && !hasOpenCalls(w.fallback)) {
+        w.collected = true;
         // No call of the script is open, yet V8 (Node 22, 24) counts a finished async call as suspended until its
         // generator object is collected: one full collection, then the edit again.
         collectGarbage();
@@ -318,7 +352,7 @@ export class LiveEditAgent {
       // Refused: a function of the script is on the stack or has a suspended call. Breakpoints read its marked
       // functions meanwhile; tried again once they have no open call, and not before the wait is over.
       if (!w.fallback) {
-        this.warn(`${names(plan, plan.functions.map((_, i) => i))} in ${w.script.url}: read by breakpoints until the edit is taken (${status})`);
+        this.warn(`${functionNames(plan, plan.functions.map((_, i) => i))} in ${w.script.url}: read by breakpoints until the edit is taken (${status})`);
         this.startFallback(w);
       }
       w.retryAt = Date.now() + w.retryDelayMs;
@@ -449,7 +483,7 @@ export class LiveEditAgent {
   /** Closures of the marked functions that still run instrumented code after every script was put back. */
   private probedFunctionsLeft(): number {
     const names = new Set([...this.work.values()].flatMap((w) => w.live.originals.map((o) => o.simpleName)));
-    const marker = `${PROBE_GLOBAL}.e(`;
+    const marker = `${PROBE_GLOBAL}.`;
     let left = 0;
     for (const fn of this.liveFunctions('that every script is back')) {
       if (typeof fn !== 'function' || (!names.has(fn.name) && fn.name !== '')) continue;
@@ -461,7 +495,7 @@ export class LiveEditAgent {
   /** `Ok`, V8's status of a refused edit, or `gone` when the script no longer exists. */
   private setSource(scriptId: string, scriptSource: string): string {
     const started = process.hrtime.bigint();
-    this.editing = true;
+    this.editing++;
     try {
       const result = this.connection.post<EditResult>('Debugger.setScriptSource', { scriptId, scriptSource });
       this.editPauses.push(Number(process.hrtime.bigint() - started) / 1e6);
@@ -472,7 +506,7 @@ export class LiveEditAgent {
       if (err instanceof ProtocolCallError && /No script/i.test(err.message)) return 'gone';
       throw err;
     } finally {
-      this.editing = false;
+      this.editing--;
     }
   }
 
@@ -491,10 +525,10 @@ export class LiveEditAgent {
 }
 
 function hasOpenCalls(agent: Agent): boolean {
-  return agent.report(false).functions.some((f) => f.openCalls > 0);
+  return agent.openCallCount() > 0;
 }
 
-function names(plan: ModulePlan, functions: number[]): string {
+function functionNames(plan: ModulePlan, functions: number[]): string {
   return functions.map((i) => plan.functions[i]!.name).join(', ');
 }
 
@@ -545,7 +579,7 @@ function mergeFunction(functions: AgentFunctionReport[], f: AgentFunctionReport)
   }
   functions[i] = {
     ...p,
-    engine: p.calls > 0 || f.calls === 0 ? 'breakpoints, then probes' : 'breakpoints',
+    engine: p.engine === 'probes' && p.calls > 0 ? 'breakpoints, then probes' : p.engine === 'probes' ? 'breakpoints' : p.engine,
     calls: p.calls + f.calls,
     openCalls: p.openCalls + f.openCalls,
     allocatedBytes: p.allocatedBytes + f.allocatedBytes,

@@ -7,6 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { columnShiftsOf } from '../../instrument/columns';
 import { instrument, PROBE_GLOBAL, ProbeKind, TOKEN_VARIABLE } from '../../instrument/instrument';
+import type { LineGroup } from '../../instrument/instrument';
 import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../../selection/find-functions';
 import type { ParsedSource } from '../../selection/find-functions';
 import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../../selection/selectors';
@@ -155,7 +156,7 @@ function planInstrumentation(request: PlanRequest, liveEdit: boolean): LiveEditP
   if (liveEdit) {
     // An async arrow with an expression body has no place for its exit that LiveEdit takes: its value comes after
     // a resumption, when the runtime's stack of such calls no longer holds its token on top.
-    const unreachable = (f: SelectedFunction) => source[f.fn.bodyStart] !== '{' && f.fn.isAsync;
+    const unreachable = (f: SelectedFunction) => f.fn.expressionBody && f.fn.isAsync;
     for (const f of selected.filter(unreachable)) {
       result.skipped.push({ name: f.fn.name, reason: 'an async arrow with an expression body', file, line: f.fn.startLine });
     }
@@ -171,8 +172,6 @@ function planInstrumentation(request: PlanRequest, liveEdit: boolean): LiveEditP
       simpleName: fn.name === '(anonymous)' ? '' : fn.simpleName,
       body: source.slice(fn.bodyStart, fn.end),
     }));
-  }
-  if (liveEdit) {
     result.steps = editSteps(probed.lineGroups(), (lines) => probed.render(firstId, lines).code);
     result.unsafe = unmatchable(source, result.steps, selected.map((f) => f.fn));
   }
@@ -224,17 +223,27 @@ function planInstrumentation(request: PlanRequest, liveEdit: boolean): LiveEditP
   return result;
 }
 
-/** Line groups spread over edits so that no two changed lines of one edit touch; each edit adds to the previous. */
-function editSteps(groups: number[][], render: (lines: ReadonlySet<number>) => string): string[] {
+/**
+ * Line groups spread over edits so that no two changed lines of one edit touch; each edit adds to the previous. A
+ * group never goes before the edit that declares its function's token (its entry): every text in between runs.
+ */
+function editSteps(groups: LineGroup[], render: (lines: ReadonlySet<number>) => string): string[] {
   const steps: Array<Set<number>> = [];
+  const entryStep = new Map<number, number>();
+  // By first line: a function's entry (at its start) is placed before its other groups.
   for (const group of groups) {
-    const fits = (used: Set<number>) => group.every((l) => !used.has(l - 1) && !used.has(l) && !used.has(l + 1));
-    let step = steps.find(fits);
-    if (!step) steps.push((step = new Set()));
-    for (const l of group) step.add(l);
+    const earliest = Math.max(0, ...group.functions.filter((f) => !group.entries.includes(f)).map((f) => entryStep.get(f) ?? 0));
+    const fits = (used: Set<number>) => group.lines.every((l) => !used.has(l - 1) && !used.has(l) && !used.has(l + 1));
+    let index = steps.findIndex((used, i) => i >= earliest && fits(used));
+    if (index < 0) {
+      while (steps.length < earliest) steps.push(new Set());
+      index = steps.push(new Set()) - 1;
+    }
+    for (const l of group.lines) steps[index]!.add(l);
+    for (const f of group.entries) entryStep.set(f, index);
   }
   const done = new Set<number>();
-  return steps.map((lines) => {
+  return steps.filter((lines) => lines.size > 0).map((lines) => {
     for (const l of lines) done.add(l);
     return render(new Set(done));
   });
@@ -246,9 +255,9 @@ function editSteps(groups: number[][], render: (lines: ReadonlySet<number>) => s
  */
 function unmatchable(source: string, steps: string[], functions: SourceFunction[]): string | undefined {
   const boundaries = new Set(functions.flatMap((f) => [f.startLine, f.endLine]));
-  let before = source.split('\n');
+  let before = splitLines(source);
   for (const code of steps) {
-    const after = code.split('\n');
+    const after = splitLines(code);
     for (let i = 0; i < after.length; ) {
       if (after[i] === before[i]) {
         i++;

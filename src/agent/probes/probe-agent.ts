@@ -111,6 +111,14 @@ export class ProbeAgent {
     if (holder[PROBE_GLOBAL] === this.runtime.probes) delete holder[PROBE_GLOBAL];
   }
 
+  /** Leaves in the probes' place functions that do nothing: for code V8 left instrumented after every restore. */
+  leaveNoOpRuntime(): void {
+    this.stop();
+    const noOp = { e: () => 0, s: () => undefined, v: (_t: number, _p: number, value: unknown) => value, t: () => undefined, a: () => 0 };
+    Object.defineProperty(noOp, 'x', { set: () => undefined });
+    Object.defineProperty(globalThis, PROBE_GLOBAL, { value: noOp, configurable: true, enumerable: false, writable: false });
+  }
+
   /** Probe readings so far (the warm-up's left out). */
   hitCount(): number {
     return this.runtime.stats().readings - this.warmUpReadings;

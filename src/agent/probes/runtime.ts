@@ -245,7 +245,7 @@ export class ProbeRuntime {
     // Collections during the flush are lineprof's: not the program's, but they freed lineprof's garbage (the rebase
     // says so).
     this.collectedInGap += this.gcProfiler.stop()?.statistics.length ?? 0;
-    this.gcProfiler.start();
+    if (!this.stopped) this.gcProfiler.start();
   }
 
   /**
@@ -265,10 +265,13 @@ export class ProbeRuntime {
     return { readings: s[4]! + s[0]! / RECORD_INTS, slowProbes: s[5]!, flushes: s[6]! };
   }
 
-  /** Stops the GC profiler (the end of profiling). */
+  /** Stops the GC profiler (the end of profiling); probes that still fire do not start it again. */
   stop(): void {
+    this.stopped = true;
     this.gcProfiler.stop();
   }
+
+  private stopped = false;
 
   /**
    * A GC record for the collections since the last check, if any: how many, what they freed in all, what of that was
@@ -277,7 +280,7 @@ export class ProbeRuntime {
    */
   private recordGcs(): void {
     const result = this.gcProfiler.stop();
-    this.gcProfiler.start();
+    if (!this.stopped) this.gcProfiler.start();
     const list = result?.statistics ?? [];
     if (list.length === 0) return;
     let freed = 0;
