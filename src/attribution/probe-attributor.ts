@@ -28,6 +28,8 @@ export const enum ProbeRole {
   Returning = 3,
   /** The end of the outermost `finally` around a return: the call ends here if it is returning. */
   FinallyEnd = 4,
+  /** Before a `throw` statement. */
+  Throwing = 5,
 }
 
 export interface AttributedProbe {
@@ -47,6 +49,18 @@ interface CallFrame extends CallFigures {
   onStack: boolean;
   /** A return value was computed inside a try whose finally is still to run. */
   returning: boolean;
+  /**
+   * The call's last reading says it is leaving by a throw (before a `throw` statement, or the end of a finally it is
+   * not returning through, where the next reading would be its own): where no catch reports throws (LiveEdit), a
+   * reading that is not its own closes it as thrown. Otherwise a new call of its function would be taken for a
+   * recursion of a dead one.
+   */
+  leaving: false | ProbeRole.Throwing | ProbeRole.FinallyEnd;
+  /** While leaving by a throw: the last reading of a call its throw's expression made (it ends after that). */
+  lastNested?: Reading;
+  /** Order of its first and last readings among all readings. */
+  startSeq: number;
+  lastSeq: number;
   /** The first reading (of any call) after this call's last reading: where a call left unseen is closed. */
   next: Reading | undefined;
 }
@@ -64,6 +78,9 @@ export class ProbeAttributor {
   private readonly calls = new Map<number, CallFrame>();
   private readonly stack: CallFrame[] = [];
   private last: CallFrame | undefined;
+  /** Calls whose last reading said they are leaving by a throw (see CallFrame.leaving). */
+  private leaving: CallFrame[] = [];
+  private seq = 0;
   readonly counters: ProbeAttributionStats = { orphanReadings: 0, unseenExits: 0 };
 
   addFunction(): number {
@@ -84,6 +101,8 @@ export class ProbeAttributor {
     const probe = this.probes[probeId];
     if (!probe) return;
     if (this.last && this.last.token !== token) this.last.next ??= reading;
+    this.seq++;
+    if (this.leaving.length > 0) this.closeLeavers(token, probe, reading);
     if (probe.role === ProbeRole.Entry) {
       const call: CallFrame = {
         fn: probe.fn,
@@ -95,6 +114,9 @@ export class ProbeAttributor {
         maySuspend: probe.maySuspend,
         onStack: true,
         returning: false,
+        leaving: false,
+        startSeq: this.seq,
+        lastSeq: this.seq,
         next: undefined,
         suspendedHeap: 0,
         suspendedFreed: 0,
@@ -123,6 +145,10 @@ export class ProbeAttributor {
       return;
     }
     if (probe.role === ProbeRole.Returning) call.returning = true;
+    call.lastSeq = this.seq;
+    const leaving = probe.role === ProbeRole.Throwing || (probe.role === ProbeRole.FinallyEnd && !call.returning) ? probe.role : false;
+    if (leaving !== false && call.leaving === false) this.leaving.push(call);
+    call.leaving = leaving as CallFrame['leaving'];
     // The end of a finally the call is not returning through is no line of its own: the line goes on.
     if (probe.role === ProbeRole.FinallyEnd) {
       call.at = reading;
@@ -137,6 +163,7 @@ export class ProbeAttributor {
 
   /** The call threw out of its function: its line is charged up to here, and the call ends. */
   thrown(token: number, reading: Reading): void {
+    this.seq++;
     const call = this.calls.get(token);
     if (this.last && this.last.token !== token) this.last.next ??= reading;
     if (!call) {
@@ -162,6 +189,12 @@ export class ProbeAttributor {
         // suspension is counted, its bytes are not.
         this.lineStats(call.fn, call.line).suspensions++;
         this.close(call, call.at, false);
+      } else if (call.leaving !== false) {
+        // It was leaving by a throw: closed where the first reading after its last came, as thrown.
+        const at = call.lastNested ?? call.next ?? reading;
+        this.functions[call.fn]!.openCalls--;
+        this.charge(call, at, true);
+        this.close(call, at, true);
       } else {
         this.charge(call, reading, false);
         this.close(call, reading, false);
@@ -173,6 +206,36 @@ export class ProbeAttributor {
   /** Figures so far, without disturbing open calls (a live view reads this while the program runs). */
   snapshot(): FunctionStats[] {
     return this.functions.map((f) => ({ ...f, lines: new Map([...f.lines].map(([k, v]) => [k, { ...v }])) }));
+  }
+
+  /**
+   * A reading not of a leaving call: the call threw, unless the reading is of a call begun since its last reading
+   * (made by the throw's expression) and not a new call of the same function. Closed where the first reading after
+   * its last came, or after the last reading of the calls its throw made.
+   */
+  private closeLeavers(token: number, probe: AttributedProbe, reading: Reading): void {
+    const current = probe.role === ProbeRole.Entry ? undefined : this.calls.get(token);
+    this.leaving = this.leaving.filter((call) => {
+      if (!call.leaving || !this.calls.has(call.token)) return false;
+      if (call.token === token) return true;
+      // After the end of a finally only the call's own next reading can come, unless it threw.
+      const nested =
+        call.leaving === ProbeRole.Throwing &&
+        (probe.role === ProbeRole.Entry ? probe.fn !== call.fn : current !== undefined && current.startSeq > call.lastSeq);
+      if (nested) {
+        call.lastNested = reading;
+        return true;
+      }
+      const i = this.stack.lastIndexOf(call);
+      if (i >= 0) this.stack.splice(i, 1);
+      call.onStack = false;
+      call.leaving = false;
+      this.counters.unseenExits++;
+      const at = call.lastNested ?? call.next ?? reading;
+      this.charge(call, at, true);
+      this.close(call, at, true);
+      return false;
+    });
   }
 
   /** Calls above this one on the stack have given up the thread: parked if suspended, else closed unseen. */

@@ -48,6 +48,8 @@ export const enum ProbeKind {
   Returning = 3,
   /** The end of the outermost such `finally`: the call ends here if it was returning. */
   FinallyEnd = 4,
+  /** Before a `throw` statement: the call is leaving by a throw (what tells it apart where no catch reports it). */
+  Throwing = 5,
 }
 
 export interface ProbeSite {
@@ -205,8 +207,8 @@ export function instrument(
     /** `G.v(T,k,value)`: a sequence expression keeps its parentheses (they are not in its range). */
     const passValue = (n: Node, k: string): [string, string] =>
       n.type === 'SequenceExpression' ? [`${G}.v(${T},${k},(`, '))'] : [`${G}.v(${T},${k},`, ')'];
-    const statementProbe = (at: number, line = lineOf(at), maySuspend = false): string =>
-      `${G}.s(${T},${probe(at, line, ProbeKind.Statement, maySuspend)});`;
+    const statementProbe = (at: number, line = lineOf(at), maySuspend = false, kind = ProbeKind.Statement): string =>
+      `${G}.s(${T},${probe(at, line, kind, maySuspend)});`;
 
     /** Readings inside one statement's expressions: calls starting a line, member chains, awaits and yields. */
     const expressionProbes = (root: Node, statementLine: number): void => {
@@ -263,7 +265,8 @@ export function instrument(
     const statement = (s: Node): void => {
       if (s.type === 'FunctionDeclaration' || s.type === 'EmptyStatement') return; // runs nothing where it stands
       const forAwait = s.type === 'ForOfStatement' && s.await === true;
-      if (s !== entryStatement || forAwait) point(s.start, statementProbe(s.start, lineOf(s.start), forAwait));
+      const kind = s.type === 'ThrowStatement' ? ProbeKind.Throwing : ProbeKind.Statement;
+      if (s !== entryStatement || forAwait) point(s.start, statementProbe(s.start, lineOf(s.start), forAwait, kind));
       inside(s);
     };
 
@@ -406,6 +409,12 @@ export function instrument(
       list(statements.slice(first));
       const closeLine = lineOf(body.end - 1);
       point(body.end - 1, `;${G}.s(${T},${probe(body.end - 1, closeLine, ProbeKind.Exit)});${tryClose}`);
+      if (throws) {
+        // The try opened with the entry and its catch here go in together (LiveEdit makes its edits by line).
+        const entry = edits.find((e) => e.entry && e.fn === fnIndex)!;
+        entry.partner = body.end - 1;
+        edits[edits.length - 1]!.partner = entry.at;
+      }
     } else if (options.expressionArrowsInPlace) {
       // Nothing after E: the entry's token waits on the runtime's stack of such calls until the setter takes it.
       probe(body.start, lineOf(body.start), ProbeKind.Entry);

@@ -469,4 +469,45 @@ describe('ProbeAttributor', () => {
     assert.equal(line(A, 3)!.peakHeapInUse, 900);
     assert.equal(line(A, 4)!.peakHeapInUse, 300);
   });
+
+  test('without a catch to report throws (LiveEdit): a call that leaves by a throw statement, or out of a finally, ends at the next reading not its own', () => {
+    const { at, A, a, probe, fnStats, line } = setup();
+    const throwing = probe(4, A, 4, ProbeRole.Throwing);
+    const finallyEnd = probe(5, A, 4, ProbeRole.FinallyEnd);
+    // Three calls in a row from an unmarked caller: each throws; the next one's entry comes right after.
+    at.hit(a.entry, 1, r(0));
+    at.hit(throwing, 1, r(100)); // 100 B on line 2
+    at.hit(a.entry, 2, r(400)); // the throw's Error: 300 B on line 4, then the call is over
+    at.hit(a.l3, 2, r(450));
+    at.hit(finallyEnd, 2, r(470)); // 50 B on line 3 ... 20 B on line 3 (the finally is no line of its own)
+    at.hit(a.entry, 3, r(1000)); // not its own reading: call 2 threw out of the finally
+    at.hit(a.exit, 3, r(1010));
+    at.finish(r(1_000_000));
+    const f = fnStats(A);
+    assert.equal(f.calls, 3);
+    assert.equal(f.openCalls, 0, 'every call ended');
+    // Call 1's throw line holds its Error; call 2's last line holds what ran up to call 3's entry (its throw).
+    assert.equal(line(A, 4)!.allocatedBytes, 300);
+    assert.equal(line(A, 4)!.thrownIntervals, 1);
+    assert.equal(line(A, 3)!.allocatedBytes, 20 + 530);
+    assert.equal(f.allocatedBytes, 100 + 300 + 50 + 20 + 530 + 10, 'nothing of the program after the calls');
+  });
+
+  test('a call made by a throw statement\'s own expression does not end the throwing call', () => {
+    const { at, A, B, a, c, probe, fnStats } = setup();
+    const throwing = probe(4, A, 4, ProbeRole.Throwing);
+    at.hit(a.entry, 1, r(0));
+    at.hit(throwing, 1, r(100));
+    at.hit(c.entry, 2, r(150)); // `throw make(…)`: C is called by the throw
+    at.hit(c.exit, 2, r(200));
+    at.hit(a.entry, 3, r(900)); // the next call of A: call 1 is over
+    at.hit(a.exit, 3, r(950));
+    at.finish(r(1_000_000));
+    assert.equal(fnStats(A).calls, 2);
+    assert.equal(fnStats(A).openCalls, 0);
+    // Call 1 ends after the call its throw made: its line's 100 B and the throw's 100 B (C's call among them); the
+    // program's 700 B before A's next call are not its.
+    assert.equal(fnStats(A).allocatedBytes, 100 + 100 + 50);
+    void B;
+  });
 });

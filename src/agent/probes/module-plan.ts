@@ -27,6 +27,7 @@ const ROLES: Record<ProbeKind, ProbeRole> = {
   [ProbeKind.Exit]: ProbeRole.Exit,
   [ProbeKind.Returning]: ProbeRole.Returning,
   [ProbeKind.FinallyEnd]: ProbeRole.FinallyEnd,
+  [ProbeKind.Throwing]: ProbeRole.Throwing,
 };
 
 export interface PlannedProbe {
