@@ -64,6 +64,7 @@ function mergeProfiles(a: FunctionProfile, b: FunctionProfile): FunctionProfile 
     netBytes: a.netBytes + b.netBytes,
     externalBytes: a.externalBytes + b.externalBytes,
     maxCallNetBytes: maxOf(a.maxCallNetBytes, b.maxCallNetBytes),
+    ...(a.engine || b.engine ? { engine: engineOf(a, b) } : {}),
     lines: a.lines.map((l, i) => {
       const o = b.lines[i]!;
       const peaks = [l.memUsageBytes, o.memUsageBytes].filter((v): v is number => v !== null);
@@ -87,6 +88,17 @@ function mergeProfiles(a: FunctionProfile, b: FunctionProfile): FunctionProfile 
 export function timelineOf(report: AgentReport, startedAt: Date): Array<[number, number]> | undefined {
   const origin = startedAt.getTime();
   return report.timeline?.map(([t, bytes]): [number, number] => [Math.max(0, (t - origin) / 1000), bytes]);
+}
+
+/**
+ * Attach: a function read by breakpoints (while its script could not be edited) and then by probes. Its probe
+ * report lists it even before a call ran under probes: then breakpoints read all of it.
+ */
+function engineOf(a: FunctionProfile, b: FunctionProfile): FunctionProfile['engine'] {
+  if (!a.engine || !b.engine || a.engine === b.engine) return a.engine ?? b.engine;
+  const probes = [a, b].find((f) => f.engine === 'probes');
+  if (!probes) return 'breakpoints, then probes';
+  return probes.calls > 0 ? 'breakpoints, then probes' : 'breakpoints';
 }
 
 function maxOf(a: number | null, b: number | null): number | null {

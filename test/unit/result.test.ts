@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lineStatsOf } from '../../src/attribution/attributor';
+import type { LineStats } from '../../src/attribution/charges';
 import { buildFunctionProfiles } from '../../src/model/result';
 import type { AgentFunctionReport, AgentReport, LineProfile } from '../../src/model/types';
 
@@ -202,6 +203,20 @@ describe('buildFunctionProfiles', () => {
         ['/app/b.js', 1, 'load'],
       ],
     );
+  });
+
+  test('attach: one function read by breakpoints, then by probes, is one profile whose engine says so', () => {
+    const line11 = (allocatedBytes: number, occurrences: number): [number, LineStats] => [11, stats({ occurrences, allocatedBytes })];
+    const probes = fnReport({ engine: 'probes', calls: 2, allocatedBytes: 200, lines: [line11(200, 2)] });
+    const breakpoints = fnReport({ engine: 'breakpoints', calls: 1, allocatedBytes: 120, lines: [line11(120, 1)] });
+    const [both] = buildFunctionProfiles(report([probes, breakpoints]));
+    assert.equal(both!.engine, 'breakpoints, then probes');
+    assert.equal(both!.calls, 3);
+    assert.equal(both!.lines.find((l) => l.line === 11)!.allocatedBytes, 320);
+    // Listed by the probes before any call ran under them: breakpoints read it all.
+    const [before] = buildFunctionProfiles(report([fnReport({ engine: 'probes', calls: 0 }), breakpoints]));
+    assert.equal(before!.engine, 'breakpoints');
+    assert.equal(buildFunctionProfiles(report([fnReport({})]))[0]!.engine, undefined);
   });
 
   test('an empty report gives no profiles', () => {

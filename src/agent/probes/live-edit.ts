@@ -18,8 +18,7 @@
  */
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import type { AgentConfig, AgentFunctionReport, AgentReport } from '../../model/types';
-import type { LineStats } from '../../attribution/charges';
+import type { AgentConfig, AgentReport } from '../../model/types';
 import { Agent, RECORDER_GLOBAL } from '../agent';
 import { heapBinding } from '../heap-reader';
 import { InspectorConnection, ProtocolCallError } from '../inspector-connection';
@@ -149,13 +148,17 @@ export class LiveEditAgent {
     report.functions = report.functions
       .filter((f) => !this.unpatched.has(`${f.file}:${f.startLine}`))
       .map((f) => ({ ...f, engine: 'probes' as const }));
+    // A function read by both engines is one function in the result (buildFunctionProfiles adds up the reports of
+    // one function, engines included).
     for (const r of breakpointReports) {
-      for (const f of r.functions) mergeFunction(report.functions, f);
+      for (const f of r.functions) {
+        // One left with its old code by an edit may be out of the breakpoints' reach too (its closures hang on to a
+        // script V8 no longer lists): no calls seen is not shown as "no calls".
+        if (f.calls === 0 && this.unpatched.has(`${f.file}:${f.startLine}`)) continue;
+        report.functions.push({ ...f, engine: 'breakpoints' });
+      }
       for (const w of r.warnings) if (!report.warnings.includes(w)) report.warnings.push(w);
     }
-    // A function left with its old code by an edit may be out of the breakpoints' reach too (its closures hang on to
-    // a script V8 no longer lists): no calls seen is not shown as "no calls".
-    report.functions = report.functions.filter((f) => f.calls > 0 || !this.unpatched.has(`${f.file}:${f.startLine}`));
     if (final) {
       this.stop();
       if (this.edited.size > 0) {
@@ -247,7 +250,7 @@ export class LiveEditAgent {
       if (w.keepBreakpoints || w.applied >= w.live.steps.length) continue;
       waiting = true;
       const active = !w.shortcutTaken && w.fallback !== undefined && w.fallback.callCount() !== w.callsAtRefusal;
-      if ((now < w.retryAt && !active) || (w.fallback && hasOpenCalls(w.fallback))) continue;
+      if ((now < w.retryAt && !active) || (w.fallback && w.fallback.openCallCount() > 0)) continue;
       w.shortcutTaken = now < w.retryAt;
       try {
         this.editing++;
@@ -326,7 +329,7 @@ export class LiveEditAgent {
     for (; w.applied < live.steps.length; w.applied++) {
       const code = live.steps[w.applied]!;
       let status = this.setSource(scriptId, code);
-      if (status === 'BlockedByActiveGenerator' && w.applied === 0 && !w.collected && w.fallback && !hasOpenCalls(w.fallback)) {
+      if (status === 'BlockedByActiveGenerator' && w.applied === 0 && !w.collected && w.fallback && w.fallback.openCallCount() === 0) {
         w.collected = true;
         // No call of the script is open, yet V8 (Node 22, 24) counts a finished async call as suspended until its
         // generator object is collected: one full collection, then the edit again.
@@ -524,10 +527,6 @@ export class LiveEditAgent {
   }
 }
 
-function hasOpenCalls(agent: Agent): boolean {
-  return agent.openCallCount() > 0;
-}
-
 function functionNames(plan: ModulePlan, functions: number[]): string {
   return functions.map((i) => plan.functions[i]!.name).join(', ');
 }
@@ -550,43 +549,4 @@ function readHeapUsed(): number {
   const heap = heapBinding();
   heap.updateHeapStatisticsBuffer();
   return heap.heapStatisticsBuffer[heap.kUsedHeapSizeIndex]!;
-}
-
-/** Adds a function's breakpoint figures to its probe figures (the same function before its edit), or adds it. */
-function mergeFunction(functions: AgentFunctionReport[], f: AgentFunctionReport): void {
-  const i = functions.findIndex((p) => p.file === f.file && p.startLine === f.startLine && p.name === f.name);
-  if (i < 0) {
-    functions.push({ ...f, engine: 'breakpoints' });
-    return;
-  }
-  const p = functions[i]!;
-  const lines = new Map<number, LineStats>(p.lines.map(([n, s]) => [n, { ...s }]));
-  for (const [n, s] of f.lines) {
-    const mine = lines.get(n);
-    if (!mine) {
-      lines.set(n, { ...s });
-      continue;
-    }
-    mine.occurrences += s.occurrences;
-    mine.allocatedBytes += s.allocatedBytes;
-    mine.netBytes += s.netBytes;
-    mine.externalBytes += s.externalBytes;
-    mine.peakHeapInUse = Math.max(mine.peakHeapInUse, s.peakHeapInUse);
-    mine.gcIntervals += s.gcIntervals;
-    mine.thrownIntervals += s.thrownIntervals;
-    mine.suspensions += s.suspensions;
-    mine.suspendedBytes += s.suspendedBytes;
-  }
-  functions[i] = {
-    ...p,
-    engine: p.engine === 'probes' && p.calls > 0 ? 'breakpoints, then probes' : p.engine === 'probes' ? 'breakpoints' : p.engine,
-    calls: p.calls + f.calls,
-    openCalls: p.openCalls + f.openCalls,
-    allocatedBytes: p.allocatedBytes + f.allocatedBytes,
-    netBytes: p.netBytes + f.netBytes,
-    externalBytes: p.externalBytes + f.externalBytes,
-    maxCallNetBytes: p.maxCallNetBytes === null ? f.maxCallNetBytes : f.maxCallNetBytes === null ? p.maxCallNetBytes : Math.max(p.maxCallNetBytes, f.maxCallNetBytes),
-    lines: [...lines].sort((a, b) => a[0] - b[0]),
-    instrumentedLines: [...new Set([...p.instrumentedLines, ...f.instrumentedLines])].sort((a, b) => a - b),
-  };
 }
