@@ -178,7 +178,9 @@ test('calls that throw out of a marked function (through a finally, or from a th
     // is the finally's, and nothing after the call (before the fix: 68 GiB on the finally line in 2 s).
     const finallyLine = line(finallyFn, 'x = 0;');
     assert.equal(finallyLine.thrownIntervals, 50);
-    assert.ok(finallyLine.allocatedBytes < 50 * 1024, `finally line ${finallyLine.allocatedBytes}`);
+    // Measured on Node 24: 64 B over the 50 calls in most runs; from Node 22 one interval may take what V8 makes in
+    // old space when it compiles the path of the throw (seen 2,112 B, 65,120 B and 105,072 B): one first-call cost.
+    assert.ok(finallyLine.allocatedBytes < 50 * 1024 + (NODE_MAJOR >= 22 ? 262_144 : 0), `finally line ${finallyLine.allocatedBytes}`);
     assert.ok(finallyFn.allocatedBytes < 50 * 16_384, `withFinally ${finallyFn.allocatedBytes}`);
     const throwingFn = fn(result, 'throwing');
     assert.equal(throwingFn.calls, 50);
