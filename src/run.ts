@@ -20,6 +20,7 @@ import { nodeStripsTypes } from './agent/probes/typescript';
 import { separateUnmappedLines } from './sourcemap/apply';
 import { loadSourceMap, originalViewOf } from './sourcemap/load';
 import type { LaunchedTarget, TargetExit } from './target/launch';
+import type { StopSignal } from './agent/run-protocol';
 import { VERSION } from './version';
 
 /** What to profile and how: the same for `run` and `attach`. */
@@ -60,8 +61,13 @@ export interface RunOutcome {
 export interface RunHandle {
   /** Resolves when the script has ended and its figures are in. */
   done: Promise<RunOutcome>;
-  /** Sends a signal to the script (the CLI forwards Ctrl-C and SIGTERM). */
+  /** Sends a signal to the script's process. */
   kill(signal: NodeJS.Signals): void;
+  /**
+   * Asks the script to stop as by the signal, after its final report, also while it is busy in synchronous code;
+   * 'end' ends it now, after the report. (The CLI's Ctrl-C and SIGTERM, see cli/signals.ts.)
+   */
+  interrupt(what: StopSignal | 'end'): void;
 }
 
 /**
@@ -83,9 +89,12 @@ export function runProfile(options: RunOptions): Promise<RunOutcome> {
 
 export function startRun(options: RunOptions): RunHandle {
   const cwd = options.cwd ?? process.cwd();
-  let killRequested: NodeJS.Signals | undefined;
-  let kill: (signal: NodeJS.Signals) => void = (signal) => {
-    killRequested = signal;
+  // A stop asked for before the script is launched is done once it is.
+  let early: ((target: LaunchedTarget) => void) | undefined;
+  let launched: LaunchedTarget | undefined;
+  const onTarget = (act: (target: LaunchedTarget) => void): void => {
+    if (launched) act(launched);
+    else early = act;
   };
   const done = (async (): Promise<RunOutcome> => {
     const script = resolveScript(options.script, cwd);
@@ -116,12 +125,10 @@ export function startRun(options: RunOptions): RunHandle {
       stderr: options.stderr,
       stdout: options.stdout,
     });
-    kill = (signal) => {
-      if (target.child.exitCode === null && target.child.signalCode === null) target.child.kill(signal);
-    };
-    if (killRequested) kill(killRequested);
+    launched = target;
+    early?.(target);
 
-    await letTargetRun(target, script, cwd, () => kill('SIGKILL'));
+    await letTargetRun(target, script, cwd, () => target.kill('SIGKILL'));
 
     const exit = await target.exited;
     const agentReport = target.latestReport();
@@ -176,7 +183,11 @@ export function startRun(options: RunOptions): RunHandle {
     };
     return { result, exit };
   })();
-  return { done, kill: (signal) => kill(signal) };
+  return {
+    done,
+    kill: (signal) => onTarget((target) => target.kill(signal)),
+    interrupt: (what) => onTarget((target) => target.interrupt(what)),
+  };
 }
 
 /**

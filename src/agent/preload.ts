@@ -4,11 +4,11 @@
  * controller's go-ahead (Runtime.runIfWaitingForDebugger) before the script runs.
  *
  * The final report is written to the channel synchronously: at exit, and on SIGINT/SIGTERM/SIGHUP when the program
- * has no handler of its own (the signal is then raised again, so the program ends exactly as it would have).
+ * has no handler of its own (the signal is then raised again, so the program ends exactly as it would have). The
+ * controller's stop requests come through the lifeline worker, which reaches this thread also while it is busy.
  */
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { isMainThread, Worker } from 'node:worker_threads';
 import type { AgentMessage, AgentReport, PreloadConfig } from '../model/types';
@@ -16,6 +16,9 @@ import { Agent } from './agent';
 import { leaveEsmRegistration } from './probes/esm-registration';
 import { ProbeAgent } from './probes/probe-agent';
 import type { SamplerWorkerData } from './sampler-worker';
+import type { LifelineWorkerData } from './lifeline-worker';
+import { STOP_KEY } from './run-protocol';
+import type { StopSignal } from './run-protocol';
 
 const ENV_KEY = 'LINEPROF_AGENT';
 
@@ -27,19 +30,22 @@ function send(fd: number, message: AgentMessage): void {
   }
 }
 
+const WORKER_START_TIMEOUT_MS = 2000;
+
 /**
- * The controller holds the other end of this pipe. If it dies without ending the program (SIGKILL), the pipe closes
- * and the program is ended as by SIGTERM, so that no orphan keeps running unseen.
+ * The lifeline worker (lifeline-worker.ts) reads the controller's pipe on a thread of its own; it is connected
+ * before the script starts, so that a controller killed at any moment ends the program. Unref'd: it must not keep the
+ * program alive. Returns the flags it sets.
  */
-function watchLifeline(fd: number): void {
-  try {
-    const lifeline = new net.Socket({ fd, readable: true, writable: false });
-    lifeline.on('end', () => process.kill(process.pid, 'SIGTERM'));
-    lifeline.on('error', () => undefined);
-    lifeline.unref();
-  } catch {
-    // No lifeline (the agent was loaded some other way): nothing to watch.
-  }
+function startLifeline(fd: number): Int32Array {
+  const flags = new SharedArrayBuffer(8);
+  const workerData: LifelineWorkerData = { fd, flags };
+  const worker = new Worker(path.join(__dirname, 'lifeline-worker.js'), { workerData, stdout: false, stderr: false });
+  worker.unref();
+  worker.on('error', () => undefined);
+  const view = new Int32Array(flags);
+  Atomics.wait(view, 0, 0, WORKER_START_TIMEOUT_MS);
+  return view;
 }
 
 /**
@@ -75,24 +81,14 @@ const GO_AHEAD_TIMEOUT_MS = 10_000;
 const SNAPSHOT_EVERY_MS = 1000;
 
 /**
- * Waits (blocking) for the controller's go-ahead byte on the lifeline, which it sends once its websocket session is
- * closed: the session's teardown then runs here, before the script, instead of at an interrupt in the middle of
- * a profiled line (where its allocations would be charged to that line). Proceeds if the controller is gone.
+ * Waits (blocking) for the controller's go-ahead, which it sends once its websocket session is closed: the session's
+ * teardown then runs here, before the script, instead of at an interrupt in the middle of a profiled line (where its
+ * allocations would be charged to that line). The wait is a loop of short sleeps so that the inspector's messages
+ * are handled in it. The lifeline worker also sets the flag when the controller is gone, and is ending the program.
  */
-function awaitGoAhead(fd: number): void {
-  const byte = Buffer.alloc(1);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
+function awaitGoAhead(flags: Int32Array): void {
   const deadline = Date.now() + GO_AHEAD_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    try {
-      fs.readSync(fd, byte, 0, 1, null);
-      return; // the byte, or end of file (the controller is gone: the lifeline ends the program)
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') return;
-      Atomics.wait(pause, 0, 0, 1);
-    }
-  }
+  while (Atomics.load(flags, 1) === 0 && Date.now() < deadline) Atomics.wait(flags, 1, 0, 1);
 }
 
 function main(): void {
@@ -103,7 +99,44 @@ function main(): void {
   // Child processes of the program inherit the environment: they must not start an agent of their own.
   delete process.env[ENV_KEY];
   const config = JSON.parse(raw) as PreloadConfig;
-  let report: (final: boolean) => AgentReport;
+  let report: ((final: boolean) => AgentReport) | undefined;
+  let stopSampler = (): void => undefined;
+  // A stop can come twice at once (the signal itself, and the lifeline at an interrupt during the first's report):
+  // the first one to start finishing ends the program, later ones return.
+  let finishing = false;
+  const finish = (): void => {
+    if (finishing) return;
+    finishing = true;
+    if (report) send(config.channelFd, { type: 'report', report: report(true) });
+    stopSampler();
+  };
+  const signalHandlers = new Map<StopSignal, () => void>();
+  /** Ends the program as the signal would once the report is sent, unless the program handles the signal itself. */
+  const stopBy = (signal: StopSignal): void => {
+    // The program handles this signal itself; if it exits, the exit handler sends the report.
+    if (process.listenerCount(signal) > 1 || finishing) return;
+    finish();
+    process.removeListener(signal, signalHandlers.get(signal)!);
+    process.kill(process.pid, signal);
+  };
+  // What the lifeline worker runs on this thread (at an interrupt, so also while the program is busy).
+  Object.defineProperty(globalThis, Symbol.for(STOP_KEY), {
+    value: (what: StopSignal | 'end'): void => {
+      if (what !== 'end') return stopBy(what);
+      if (finishing) return; // the worker's SIGKILL follows if this does not end
+      finish();
+      process.kill(process.pid, 'SIGKILL');
+    },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => stopBy(signal);
+    signalHandlers.set(signal, onSignal);
+    process.on(signal, onSignal);
+  }
+  process.on('exit', finish);
+  // After the stop function is in place: a stop byte may already be waiting on the lifeline.
+  const lifeline = startLifeline(config.lifelineFd);
+
   if (config.engine === 'probes' && config.mode !== 'spans') {
     // No inspector: the probes are in the code, and nothing waits for a debugger.
     const agent = new ProbeAgent(config);
@@ -124,32 +157,13 @@ function main(): void {
     }
     send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
     inspector.waitForDebugger();
-    awaitGoAhead(config.lifelineFd);
+    awaitGoAhead(lifeline);
     // The inspector port stays open on 127.0.0.1 (a random port and an unguessable path), as with node --inspect:
     // closing it here, while the controller disconnects, was followed once by a crash of the program (SIGSEGV) in
     // CI, and a profiler must not do that.
     report = (final) => agent.report(final);
   }
-  const stopSampler = config.samplerIntervalMs ? startSampler(config.samplerIntervalMs, config.channelFd) : () => undefined;
-  watchLifeline(config.lifelineFd);
-
-  const finish = (): void => {
-    send(config.channelFd, { type: 'report', report: report(true) });
-    stopSampler();
-  };
-  process.on('exit', finish);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      if (process.listenerCount(signal) > 1) {
-        // The program handles this signal itself; if it exits, the exit handler sends the report.
-        return;
-      }
-      finish();
-      process.removeListener(signal, onSignal);
-      process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
+  if (config.samplerIntervalMs) stopSampler = startSampler(config.samplerIntervalMs, config.channelFd);
 }
 
 main();

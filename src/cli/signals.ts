@@ -3,19 +3,33 @@ import * as os from 'node:os';
 import type { RunHandle } from '../run';
 
 /**
- * Ctrl-C in a terminal reaches the script too (same process group), and the agent there sends its report before the
- * script ends. A SIGINT sent to lineprof alone is forwarded if the script is still running shortly after; a second
- * one forwards SIGTERM, a third SIGKILL. SIGTERM and SIGHUP are forwarded at once.
+ * The first Ctrl-C stops the script as node would, after its final report, also while it is busy in synchronous
+ * code (the agent is asked through the lifeline). In a terminal the script gets the SIGINT too (same process group);
+ * a SIGINT sent to lineprof alone is also forwarded if the script is still running shortly after, for a script with
+ * a handler of its own. The second Ctrl-C ends the script, after its report; a third kills it (SIGKILL). SIGTERM and
+ * SIGHUP are passed on at once.
  */
-export function forwardSignals(handle: Pick<RunHandle, 'kill'>): () => void {
+export function forwardSignals(handle: Pick<RunHandle, 'kill' | 'interrupt'>): () => void {
   let interrupts = 0;
   const onInterrupt = (): void => {
     interrupts++;
-    if (interrupts === 1) setTimeout(() => handle.kill('SIGINT'), 500).unref();
-    else handle.kill(interrupts === 2 ? 'SIGTERM' : 'SIGKILL');
+    if (interrupts === 1) {
+      handle.interrupt('SIGINT');
+      setTimeout(() => handle.kill('SIGINT'), 500).unref();
+    } else if (interrupts === 2) {
+      handle.interrupt('end');
+    } else {
+      handle.kill('SIGKILL');
+    }
   };
-  const onTerm = (): void => handle.kill('SIGTERM');
-  const onHup = (): void => handle.kill('SIGHUP');
+  const onTerm = (): void => {
+    handle.interrupt('SIGTERM');
+    handle.kill('SIGTERM');
+  };
+  const onHup = (): void => {
+    handle.interrupt('SIGHUP');
+    handle.kill('SIGHUP');
+  };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onTerm);
   process.on('SIGHUP', onHup);

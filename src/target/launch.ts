@@ -12,6 +12,8 @@ import { debug } from '../debug';
 import type { AgentConfig, AgentMessage, AgentReport, PreloadConfig } from '../model/types';
 import type { HeapSample } from '../agent/sampler-worker';
 import { InspectorNoticeFilter } from './stderr-filter';
+import { LIFELINE } from '../agent/run-protocol';
+import type { StopSignal } from '../agent/run-protocol';
 
 const CHANNEL_FD = 3;
 const LIFELINE_FD = 4;
@@ -78,6 +80,13 @@ export interface LaunchedTarget {
   stderrTail(): string;
   /** Lets the script start: call once the controller's inspector session is closed (see preload.ts). */
   goAhead(): void;
+  /**
+   * Asks the script to stop as the signal would, after its final report; 'end' ends it now, after the report. Goes
+   * through the lifeline, so it works while the script is busy in synchronous code (see lifeline-worker.ts).
+   */
+  interrupt(what: StopSignal | 'end'): void;
+  /** Sends a signal to the script's process, if it is still running. */
+  kill(signal: NodeJS.Signals): void;
 }
 
 export function launchTarget(options: LaunchOptions): LaunchedTarget {
@@ -140,14 +149,23 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   exited.catch(() => undefined);
   ready.catch(() => undefined);
   const lifeline = child.stdio[LIFELINE_FD] as NodeJS.WritableStream;
-  const goAhead = (): void => {
-    try {
-      lifeline.write('g');
-    } catch {
-      // The child is gone: 'exited' says how.
-    }
+  lifeline.on('error', () => undefined); // the child is gone: 'exited' says how
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const write = (byte: string): void => {
+    if (running()) lifeline.write(byte);
   };
-  return { child, ready, exited, latestReport: () => report, stderrTail: () => tail, goAhead };
+  return {
+    child,
+    ready,
+    exited,
+    latestReport: () => report,
+    stderrTail: () => tail,
+    goAhead: () => write(LIFELINE.goAhead),
+    interrupt: (what) => write(LIFELINE[what]),
+    kill: (signal) => {
+      if (running()) child.kill(signal);
+    },
+  };
 }
 
 function readMessages(stream: Readable, onMessage: (message: AgentMessage) => void): void {

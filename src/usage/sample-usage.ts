@@ -23,6 +23,7 @@ import { RemoteAgent } from '../inspector/remote-agent';
 import type { AgentConfig } from '../model/types';
 import { launchTarget } from '../target/launch';
 import type { TargetExit } from '../target/launch';
+import type { StopSignal } from '../agent/run-protocol';
 import { commandOf, descendantsOf, processExists, rssOf } from './proc';
 import { peakOf, USAGE_SCHEMA_VERSION, usageSampleOf } from './model';
 import type { UsageResult, UsageSample, UsageSpan } from './model';
@@ -66,6 +67,8 @@ export interface UsageHandle {
   stop(): void;
   /** A launched script's process, to forward signals to. */
   kill(signal: NodeJS.Signals): void;
+  /** A launched script: stop as by the signal, also while it is busy ('end': now); see RunHandle.interrupt. */
+  interrupt(what: StopSignal | 'end'): void;
 }
 
 export function sampleUsage(options: UsageOptions): UsageHandle {
@@ -128,9 +131,7 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
     },
   });
   childPid = target.child.pid;
-  const kill = (signal: NodeJS.Signals): void => {
-    if (target.child.exitCode === null && target.child.signalCode === null) target.child.kill(signal);
-  };
+  const kill = (signal: NodeJS.Signals): void => target.kill(signal);
   const warnings: string[] = [];
   let endedBy: UsageResult['endedBy'] = 'exit';
   const done = (async (): Promise<UsageResult> => {
@@ -169,9 +170,11 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
     done,
     stop: () => {
       endedBy = 'stop';
+      target.interrupt('SIGINT');
       kill('SIGINT');
     },
     kill,
+    interrupt: (what) => target.interrupt(what),
   };
 }
 
@@ -306,7 +309,7 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
       warnings,
     };
   })();
-  return { done, stop, kill: () => stop() };
+  return { done, stop, kill: () => stop(), interrupt: () => stop() };
 }
 
 interface ProcessMemory {

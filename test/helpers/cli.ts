@@ -15,8 +15,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export function startCli(args: string[], cwd = ROOT): { child: ChildProcess; done: Promise<CliResult>; stdout(): string; stderr(): string } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `detached`: lineprof leads a process group of its own, as a terminal's foreground job does (see ctrlC). */
+export function startCli(
+  args: string[],
+  cwd = ROOT,
+  options: { detached?: boolean } = {},
+): { child: ChildProcess; done: Promise<CliResult>; stdout(): string; stderr(): string } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -64,6 +69,39 @@ export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a terminal's Ctrl-C does: SIGINT to every process of the foreground job (lineprof and the script). */
+export function ctrlC(cli: { child: ChildProcess }): void {
+  process.kill(-cli.child.pid!, 'SIGINT');
+}
+
+/** Processes of a process group that are alive (not zombies waiting for a parent to reap them). */
+export function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses, so read after the last ')'.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') members.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
+
+/** Whether a process is alive: running or stopped, not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }

@@ -1,0 +1,83 @@
+/**
+ * A worker thread in the launched script that reads the lifeline from the controller. It is a thread of its own so
+ * that the lifeline works while the program's thread cannot run JavaScript callbacks: busy in a synchronous loop, or
+ * waiting for the debugger at start (breakpoint engine). What it must do on that thread it asks through the
+ * inspector (`Session.connectToMainThread`), whose messages are handled between any two JavaScript instructions.
+ *
+ * - The go-ahead byte sets a flag the program's thread waits on.
+ * - A stop byte (the user's Ctrl-C or SIGTERM reached lineprof) runs the preload's stop function there: the final
+ *   report, then the signal as node would act on it. A second Ctrl-C ends the program, after the report.
+ * - End of file: the controller is gone (killed). The program is ended with SIGTERM, and SIGKILL if it is still there
+ *   a few seconds later, so that no orphan runs on unseen.
+ */
+import * as net from 'node:net';
+import { Session } from 'node:inspector';
+import { workerData } from 'node:worker_threads';
+import { LIFELINE, STOP_KEY } from './run-protocol';
+
+export interface LifelineWorkerData {
+  fd: number;
+  /** [0] is set to 1 once the worker reads the lifeline, [1] once the go-ahead came. */
+  flags: SharedArrayBuffer;
+}
+
+/** How long the program may take to end after SIGTERM once the controller is gone. */
+const ORPHAN_GRACE_MS = 3000;
+/** How long the program's thread may take to answer a stop before the signal is sent to it directly. */
+const STOP_ANSWER_MS = 2000;
+
+const STOP_BYTES: Record<string, string> = {
+  [LIFELINE.SIGINT]: 'SIGINT',
+  [LIFELINE.SIGTERM]: 'SIGTERM',
+  [LIFELINE.SIGHUP]: 'SIGHUP',
+  [LIFELINE.end]: 'end',
+};
+
+function main(): void {
+  const { fd, flags } = workerData as LifelineWorkerData;
+  const flag = new Int32Array(flags);
+  let session: Session | undefined;
+  const stop = (what: string): void => {
+    // The program's thread may be blocked where the inspector cannot reach it (in native code): if it has not
+    // answered after a while, the signal goes to the process itself, as it would without lineprof. (A thread that
+    // answered has acted: its own handler runs, or it is ending.)
+    const signal = what === 'end' ? 'SIGKILL' : (what as NodeJS.Signals);
+    const fallback = setTimeout(() => process.kill(process.pid, signal), what === 'end' ? 1000 : STOP_ANSWER_MS);
+    try {
+      if (!session) {
+        session = new Session();
+        session.connectToMainThread();
+      }
+      const expression = `globalThis[Symbol.for(${JSON.stringify(STOP_KEY)})]?.(${JSON.stringify(what)})`;
+      session.post('Runtime.evaluate', { expression }, () => clearTimeout(fallback));
+    } catch {
+      // No inspector session: the fallback sends the signal.
+    }
+  };
+
+  const lifeline = new net.Socket({ fd, readable: true, writable: false });
+  lifeline.on('data', (chunk: Buffer) => {
+    for (const byte of chunk.toString('latin1')) {
+      if (byte === LIFELINE.goAhead) {
+        Atomics.store(flag, 1, 1);
+        Atomics.notify(flag, 1);
+      } else if (STOP_BYTES[byte]) {
+        stop(STOP_BYTES[byte]!);
+      }
+    }
+  });
+  let orphan = false;
+  const orphaned = (): void => {
+    if (orphan) return;
+    orphan = true;
+    // Ended as by SIGTERM (a program with a handler cleans up), even while waiting for the go-ahead or busy.
+    stop('SIGTERM');
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), ORPHAN_GRACE_MS);
+  };
+  lifeline.on('end', orphaned);
+  lifeline.on('error', orphaned);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+}
+
+main();
