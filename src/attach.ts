@@ -15,7 +15,7 @@ import { DEFAULT_GC_EVERY, warningsOf } from './run';
 import type { ProfileOptions } from './run';
 import { parseLineSelector } from './selection/selectors';
 import type { SelectionSpec } from './selection/selectors';
-import { resolveEndpoint } from './target/endpoint';
+import { endpointAnswers, resolveEndpoint } from './target/endpoint';
 import { separateUnmappedLines } from './sourcemap/apply';
 import type { EndpointRequest } from './target/endpoint';
 import { VERSION } from './version';
@@ -54,7 +54,7 @@ export interface AttachProgress {
   result?: ProfileResult;
 }
 
-export type AttachEnd = 'duration' | 'calls' | 'interrupted' | 'target-exit' | 'until-stopped';
+export type AttachEnd = 'duration' | 'calls' | 'interrupted' | 'target-exit' | 'connection-lost' | 'until-stopped';
 
 export interface AttachOutcome {
   result: ProfileResult;
@@ -93,6 +93,7 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
   const session = await InspectorSession.connect(endpoint.url);
   const startedAt = new Date();
   let targetGone = false;
+  let exiting = false;
   session.onDisconnect(() => {
     targetGone = true;
   });
@@ -113,7 +114,7 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
       hits = message.hits;
       heapUsed = message.heapUsed;
       if (message.report) lastReport = fresh = message.report;
-      if (message.exiting) targetGone = true;
+      if (message.exiting) targetGone = exiting = true;
     } catch {
       // not ours
     }
@@ -174,7 +175,12 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     }
     const mapped = separateUnmappedLines(report);
     if (leaseWarning) mapped.warnings.push(leaseWarning);
-    return { result: toResult(mapped, endpoint.label, startedAt, ended), ended: targetGone ? 'target-exit' : ended };
+    // A connection that closed without the target's last message: it exited, or only the connection went (a
+    // network, a tunnel, a proxy). The agent in a target still running puts its scripts back by itself (lease.ts).
+    const lost = targetGone && !exiting && (await endpointAnswers(endpoint));
+    const end: AttachEnd = lost ? 'connection-lost' : targetGone ? 'target-exit' : ended;
+    if (lost) mapped.warnings.push('the connection to the target was lost: the figures are those of its last report (the target puts its scripts back by itself)');
+    return { result: toResult(mapped, endpoint.label, startedAt, end), ended: end };
   } finally {
     if (agent && !targetGone) {
       // lineprof is leaving on an error: take everything out of the target before closing (abort also takes the

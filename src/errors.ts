@@ -22,8 +22,9 @@ export class UsageError extends LineprofError {
 
 /** The target could not be started, connected to, or ended before it could be profiled. */
 export class TargetError extends LineprofError {
-  constructor(message: string, code = 'target') {
-    super(message, code, 1);
+  /** `exitCode`: the script's own status, when its end is what failed (see core/exit-status.ts). */
+  constructor(message: string, code = 'target', exitCode = 1) {
+    super(message, code, exitCode);
   }
 }
 

@@ -19,7 +19,9 @@ import { launchTarget } from './target/launch';
 import { nodeStripsTypes } from './agent/probes/typescript';
 import { separateUnmappedLines } from './sourcemap/apply';
 import { loadSourceMap, originalViewOf } from './sourcemap/load';
-import type { LaunchedTarget, TargetExit } from './target/launch';
+import type { LaunchedTarget } from './target/launch';
+import { describeExit, exitStatus } from './core/exit-status';
+import type { TargetExit } from './core/exit-status';
 import type { StopSignal } from './agent/run-protocol';
 import { VERSION } from './version';
 
@@ -138,6 +140,7 @@ export function startRun(options: RunOptions): RunHandle {
       throw new TargetError(
         `the script ended (${describeExit(exit)}) without lineprof's report: it was killed before its exit handlers ran`,
         'no-report',
+        exitStatus(exit),
       );
     }
     // The program died without its exit handlers (out of memory, abort, SIGKILL): the last report it sent stands.
@@ -150,6 +153,7 @@ export function startRun(options: RunOptions): RunHandle {
           `${displayPath(script, cwd)} ended (${describeExit(exit)}) before any marked function was loaded` +
             lastLine(target.stderrTail()),
           'target-failed',
+          exitStatus(exit),
         );
       }
       // A selector that found nothing says why better than the general advice.
@@ -283,7 +287,9 @@ export function resolveScript(script: string, cwd: string): string {
  */
 export function checkSyntax(script: string, cwd: string, nodeArgs: string[]): void {
   if (!['', '.js', '.cjs', '.mjs'].includes(path.extname(script))) return;
-  const check = spawnSync(process.execPath, [...nodeArgs, '--check', script], { cwd, encoding: 'utf8' });
+  // Without the user's preloads: they are code of the program's, run once, by the run itself.
+  const env = { ...process.env, NODE_OPTIONS: withoutPreloads((process.env.NODE_OPTIONS ?? '').split(/\s+/)).join(' ') };
+  const check = spawnSync(process.execPath, [...withoutPreloads(nodeArgs), '--check', script], { cwd, encoding: 'utf8', env });
   if (check.status === 0 || check.error) return;
   const lines = check.stderr.split('\n');
   const at = /^(.*):(\d+)$/.exec(lines[0] ?? '');
@@ -292,6 +298,19 @@ export function checkSyntax(script: string, cwd: string, nodeArgs: string[]): vo
   const caret = lines.findIndex((l) => /^\s*\^+\s*$/.test(l));
   const column = caret > 0 ? `:${lines[caret]!.indexOf('^') + 1}` : '';
   throw new UsageError(`${displayPath(at[1]!, cwd)}:${at[2]}${column}: ${message}`, 'syntax-error');
+}
+
+const PRELOAD_FLAGS = /^(?:--require|-r|--import|--loader|--experimental-loader)$/;
+
+/** Node flags without those that load code before the script (`--require x`, `--import=x`, `-r x`). */
+export function withoutPreloads(args: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (PRELOAD_FLAGS.test(arg)) i++;
+    else if (!PRELOAD_FLAGS.test(arg.split('=')[0]!)) kept.push(arg);
+  }
+  return kept;
 }
 
 export function checkLineSelector(text: string, cwd: string): LineSelector {
@@ -386,9 +405,6 @@ export function displayPath(file: string, cwd: string): string {
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
-export function describeExit(exit: TargetExit): string {
-  return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
-}
 
 /** What the user should know about the figures of a run, beyond the tables. */
 export function warningsOf(report: AgentReport): string[] {

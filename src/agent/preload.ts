@@ -40,7 +40,7 @@ const WORKER_START_TIMEOUT_MS = 2000;
 function startLifeline(fd: number): Int32Array {
   const flags = new SharedArrayBuffer(8);
   const workerData: LifelineWorkerData = { fd, flags };
-  const worker = new Worker(path.join(__dirname, 'lifeline-worker.js'), { workerData, stdout: false, stderr: false });
+  const worker = new Worker(path.join(__dirname, 'lifeline-worker.js'), { workerData, stdout: false, stderr: false, execArgv: [], env: {} });
   worker.unref();
   worker.on('error', () => undefined);
   const view = new Int32Array(flags);
@@ -60,7 +60,7 @@ function startSampler(intervalMs: number, fd: number): () => void {
   const ready = new SharedArrayBuffer(4);
   const stopped = new SharedArrayBuffer(4);
   const workerData: SamplerWorkerData = { intervalMs, fd, ready, stopped };
-  const worker = new Worker(path.join(__dirname, 'sampler-worker.js'), { workerData, stdout: false, stderr: false });
+  const worker = new Worker(path.join(__dirname, 'sampler-worker.js'), { workerData, stdout: false, stderr: false, execArgv: [], env: {} });
   worker.unref();
   worker.on('error', () => undefined);
   // The script starts once the sampler is connected (~30 ms), so that its first moments are sampled too.

@@ -1,5 +1,4 @@
 /** What `run` and `usage` share about the script's signals and exit: one policy, one place. */
-import * as os from 'node:os';
 import type { RunHandle } from '../run';
 
 /**
@@ -40,8 +39,4 @@ export function forwardSignals(handle: Pick<RunHandle, 'kill' | 'interrupt'>): (
   };
 }
 
-/** The script's own status; a script killed by a signal gives 128 + its number, as a shell reports it. */
-export function exitStatus(exit: { code: number | null; signal: NodeJS.Signals | null }): number {
-  if (exit.signal) return 128 + (os.constants.signals[exit.signal] ?? 0);
-  return exit.code ?? 1;
-}
+

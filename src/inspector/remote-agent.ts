@@ -13,6 +13,8 @@ import type { InspectorSession } from './session';
 /** The bundle the build makes of src/agent/attached.ts (acorn and the rest inside it; node's built-ins are `require`d). */
 export const AGENT_BUNDLE = path.join(__dirname, '..', 'agent', 'attached.bundle.js');
 
+const FIRST_ANSWER_MS = 10_000;
+
 let bundleText: string | undefined;
 
 function bundle(): string {
@@ -36,7 +38,8 @@ export class RemoteAgent {
    */
   static async load(session: InspectorSession): Promise<RemoteAgent> {
     const key = JSON.stringify(AGENT_MODULE_KEY);
-    const present = await session.evaluate<boolean>(`Symbol.for(${key}) in globalThis`);
+    // The first question: a target that does not answer it quickly is not going to (see EVALUATE_TIMEOUT_MS).
+    const present = await session.evaluate<boolean>(`Symbol.for(${key}) in globalThis`, FIRST_ANSWER_MS);
     if (!present) {
       await session.evaluate(
         `(function (require) { const module = { exports: {} }; const exports = module.exports;\n${bundle()}\n` +

@@ -8,9 +8,18 @@ import { TargetError } from '../errors';
 import { debug } from '../debug';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long an evaluation may take before the target is taken for one that does not answer (a program stopped in a
+ * debugger, or a websocket server that is not Node's). The slowest of lineprof's own (planning and editing a large
+ * script) take seconds.
+ */
+export const EVALUATE_TIMEOUT_MS = 60_000;
 
 export class InspectorSession {
-  private constructor(private readonly client: CDP.Client) {}
+  private constructor(
+    private readonly client: CDP.Client,
+    private readonly url: string,
+  ) {}
 
   static async connect(url: string): Promise<InspectorSession> {
     debug('connecting to %s', url);
@@ -23,7 +32,7 @@ export class InspectorSession {
     });
     try {
       const client = await Promise.race([CDP({ target: url, local: true }), timeout]);
-      return new InspectorSession(client);
+      return new InspectorSession(client, url);
     } catch (err) {
       if (err instanceof TargetError) throw err;
       throw new TargetError(`could not connect to the inspector at ${url}: ${(err as Error).message}`);
@@ -36,13 +45,15 @@ export class InspectorSession {
    * Evaluates an expression in the target and returns its value (JSON-serialisable). The inspector's command-line
    * API is on, which gives the expression `require`. An exception in the target becomes a TargetError.
    */
-  async evaluate<T>(expression: string): Promise<T> {
-    const { result, exceptionDetails } = await this.client.Runtime.evaluate({
-      expression,
-      includeCommandLineAPI: true,
-      returnByValue: true,
-      silent: true,
+  async evaluate<T>(expression: string, timeoutMs = EVALUATE_TIMEOUT_MS): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new TargetError(`the inspector at ${this.url} did not answer within ${timeoutMs / 1000} s: is the program stopped in a debugger?`, 'no-answer'));
+      }, timeoutMs);
     });
+    const evaluation = this.client.Runtime.evaluate({ expression, includeCommandLineAPI: true, returnByValue: true, silent: true });
+    const { result, exceptionDetails } = await Promise.race([evaluation, timeout]).finally(() => clearTimeout(timer));
     if (exceptionDetails) {
       const message = exceptionDetails.exception?.description?.split('\n')[0] ?? exceptionDetails.text;
       throw new TargetError(message.replace(/^Error: /, ''), 'target-exception');

@@ -10,6 +10,7 @@ import { debug } from '../debug';
 export const DEFAULT_INSPECTOR = '127.0.0.1:9229';
 const PID_PORT_TIMEOUT_MS = 5000;
 const HTTP_TIMEOUT_MS = 3000;
+const ANSWER_TIMEOUT_MS = 1000;
 
 export interface EndpointRequest {
   /** `host:port`, `port`, or a `ws://` URL; default 127.0.0.1:9229. */
@@ -28,7 +29,7 @@ export interface Endpoint {
 }
 
 export async function resolveEndpoint(request: EndpointRequest): Promise<Endpoint> {
-  if (request.pid !== undefined) return endpointOfPid(request.pid);
+  if (request.pid !== undefined) return endpointOfPid(request.pid, request.allowRemote);
   const address = request.address ?? DEFAULT_INSPECTOR;
   if (/^wss?:\/\//.test(address)) {
     const url = new URL(address);
@@ -37,7 +38,24 @@ export async function resolveEndpoint(request: EndpointRequest): Promise<Endpoin
   }
   const { host, port } = parseHostPort(address);
   checkLoopback(host, request.allowRemote);
-  return { url: await discoverWebSocket(host, port), label: `${host}:${port}` };
+  const url = await discoverWebSocket(host, port);
+  // The address is the inspector's to give: it must obey the same rule as the one the user gave.
+  checkLoopback(new URL(url).hostname, request.allowRemote);
+  return { url, label: `${host}:${port}` };
+}
+
+/**
+ * Whether the inspector behind an endpoint still answers (its HTTP side, /json/version): after a dropped connection,
+ * it tells a target that runs on from one that exited.
+ */
+export async function endpointAnswers(endpoint: Endpoint): Promise<boolean> {
+  try {
+    const url = new URL(endpoint.url);
+    await httpGet(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 80), '/json/version', ANSWER_TIMEOUT_MS);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function parseHostPort(address: string): { host: string; port: number } {
@@ -94,9 +112,9 @@ async function discoverWebSocket(host: string, port: number): Promise<string> {
   return target.webSocketDebuggerUrl as string;
 }
 
-function httpGet(host: string, port: number, path: string): Promise<string> {
+function httpGet(host: string, port: number, path: string, timeout = HTTP_TIMEOUT_MS): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path, timeout: HTTP_TIMEOUT_MS, agent: false }, (res) => {
+    const req = http.get({ host, port, path, timeout, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -114,7 +132,7 @@ function httpGet(host: string, port: number, path: string): Promise<string> {
  * Opens the inspector of a running Node.js process the way `node inspect -p` does (process._debugProcess sends it
  * SIGUSR1), then finds the port it listens on from /proc (it is 9229 unless that was taken).
  */
-async function endpointOfPid(pid: number): Promise<Endpoint> {
+async function endpointOfPid(pid: number, allowRemote = false): Promise<Endpoint> {
   if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`--pid takes a process id, got ${pid}`);
   try {
     process.kill(pid, 0);
@@ -129,6 +147,14 @@ async function endpointOfPid(pid: number): Promise<Endpoint> {
   }
   const already = await findInspector(listeningPorts(pid));
   if (already) return { url: already, label: `PID ${pid}` };
+  // SIGUSR1 opens the inspector where the process's own flags say: lineprof opens none beyond loopback.
+  const host = inspectorHostOfPid(pid);
+  if (host !== undefined && !isLoopback(host) && !allowRemote) {
+    throw new UsageError(
+      `process ${pid} would open its inspector on ${host} (its --inspect-port), where anyone who can reach it can run ` +
+        'code in it: restart it with --inspect-port=127.0.0.1:PORT, or pass --allow-remote if you mean it',
+    );
+  }
   try {
     (process as unknown as { _debugProcess(pid: number): void })._debugProcess(pid);
   } catch (err) {
@@ -182,6 +208,39 @@ export function isNodeProcess(pid: number): boolean {
 const NODE_BINARY_MARKERS = ['_debugProcess', 'Debugger listening on'];
 
 /** A process `lineprof run` started has its request in its initial environment (the agent deletes it only later). */
+/**
+ * The host a process's inspector opens on (SIGUSR1), from its node flags: NODE_OPTIONS, then its command line (the
+ * last `--inspect*[=| ][host:]port` wins, as in node). Undefined when it names none: node's default, 127.0.0.1. The
+ * whole command line is read, the script's own arguments too: where the script begins is not known for sure, and a
+ * host taken wrongly only refuses the attach (with --allow-remote as the way past).
+ */
+export function inspectorHostOf(cmdline: string[], nodeOptions: string): string | undefined {
+  let host: string | undefined;
+  const args = [...nodeOptions.split(/\s+/), ...cmdline.slice(1)];
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--(?:inspect|inspect-brk|inspect-wait|inspect-port|debug-port)(?:=(.+))?$/.exec(args[i]!);
+    if (!m) continue;
+    // The space form exists for the port flags only (--inspect takes its value after '=').
+    const value = m[1] ?? (/^--(?:inspect-port|debug-port)$/.test(args[i]!) ? args[++i] : undefined);
+    if (value === undefined) continue;
+    const colon = value.lastIndexOf(':');
+    if (colon > 0) host = value.slice(0, colon).replace(/^\[|\]$/g, '');
+    else if (!/^\d+$/.test(value)) host = value;
+  }
+  return host;
+}
+
+function inspectorHostOfPid(pid: number): string | undefined {
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const nodeOptions = env.find((v) => v.startsWith('NODE_OPTIONS='))?.slice('NODE_OPTIONS='.length) ?? '';
+    return inspectorHostOf(cmdline, nodeOptions);
+  } catch {
+    return undefined;
+  }
+}
+
 function runsUnderLineprof(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').some((v) => v.startsWith('LINEPROF_AGENT='));
@@ -223,7 +282,7 @@ function fileHoldsAll(file: string, markers: string[]): boolean | undefined {
 }
 
 /** TCP ports the process listens on: its socket inodes (/proc/PID/fd) matched against /proc/net/tcp{,6}. */
-function listeningPorts(pid: number): number[] {
+export function listeningPorts(pid: number): number[] {
   let inodes: Set<string>;
   try {
     inodes = new Set(

@@ -13,12 +13,15 @@ import type { AgentConfig, AgentMessage, AgentReport, PreloadConfig } from '../m
 import type { HeapSample } from '../agent/sampler-worker';
 import { InspectorNoticeFilter } from './stderr-filter';
 import { LIFELINE } from '../agent/run-protocol';
+import type { TargetExit } from '../core/exit-status';
 import type { StopSignal } from '../agent/run-protocol';
 
 const CHANNEL_FD = 3;
 const LIFELINE_FD = 4;
 /** How long the child may take to load the agent and open its inspector. */
 const READY_TIMEOUT_MS = 30_000;
+/** After the script's exit, how long its pipes must be silent before lineprof stops waiting for them to close. */
+const QUIET_AFTER_EXIT_MS = 250;
 const PRELOAD = path.join(__dirname, '..', 'agent', 'preload.js');
 /** Registers the probe engine's ES module hook; last, after the user's loaders (see register-esm.ts). */
 const REGISTER_ESM = path.join(__dirname, '..', 'agent', 'probes', 'register-esm.js');
@@ -64,10 +67,7 @@ export interface LaunchOptions {
   sampler?: { intervalMs: number; onSample(sample: HeapSample): void };
 }
 
-export interface TargetExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { TargetExit } from '../core/exit-status';
 
 export interface LaunchedTarget {
   child: ChildProcess;
@@ -139,11 +139,27 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
       rejectReady(new TargetError(`could not start node: ${err.message}`));
       reject(err);
     });
-    // 'close' comes after every pipe has drained, so the final report has been read.
-    child.on('close', (code, signal) => {
+    const settle = (code: number | null, signal: NodeJS.Signals | null): void => {
       clearTimeout(readyTimer);
       rejectReady(new TargetError('the target exited before lineprof could connect to it', 'target-exit'));
       resolve({ code, signal });
+    };
+    // 'close' comes after every pipe has drained, so the final report has been read. A process the script started
+    // and left running holds the pipes open (it inherited them): once the script has exited, what it wrote is all
+    // in the pipes, so lineprof reads until they go quiet and lets them go.
+    child.on('close', settle);
+    child.on('exit', (code, signal) => {
+      let quietSince = Date.now();
+      const streams = [child.stdio[CHANNEL_FD], child.stderr, child.stdout].filter((s): s is Readable => s !== null) as Readable[];
+      for (const stream of streams) stream.on('data', () => (quietSince = Date.now()));
+      const poll = setInterval(() => {
+        if (Date.now() - quietSince < QUIET_AFTER_EXIT_MS) return;
+        clearInterval(poll);
+        for (const stream of streams) stream.destroy();
+        (child.stdio[LIFELINE_FD] as NodeJS.WritableStream & { destroy(): void } | null)?.destroy();
+        settle(code, signal);
+      }, QUIET_AFTER_EXIT_MS / 2);
+      child.once('close', () => clearInterval(poll));
     });
   });
   exited.catch(() => undefined);

@@ -4,8 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
 import * as os from 'node:os';
-import { ctrlC, groupMembers, isAlive, startCli, waitFor } from '../helpers/cli';
+import { listeningPorts } from '../../src/target/endpoint';
+import { ctrlC, groupMembers, isAlive, runCli, startCli, waitFor } from '../helpers/cli';
+import type { CliResult } from '../helpers/cli';
+import { NODE_MAJOR } from '../helpers/profile';
+import { request, startServer, timeRequests } from '../helpers/server';
+import type { Server } from '../helpers/server';
 
 const BUSY = 'fixtures/targets/busy-loop.js';
 const linux = os.platform() === 'linux';
@@ -87,5 +95,160 @@ for (const delayMs of [50, 150, 300, 500, 800]) {
     await waitFor(() => groupMembers(pgid).length === 0, 8000).catch(() => {
       assert.fail(`left running: ${groupMembers(pgid).join(', ')}`);
     });
+  });
+}
+
+// S1: `lineprof attach` ended by a closed terminal or a dropped connection. The target must be as before: scripts
+// back, no agent left (a new attach is accepted), an inspector lineprof opened closed again, latency as before.
+
+/** The TCP ports a server listens on besides its HTTP one: its inspector's. */
+function inspectorPorts(server: Server): number[] {
+  return listeningPorts(server.child.pid!).filter((p) => p !== server.port);
+}
+
+async function untilInspectorClosed(server: Server): Promise<void> {
+  await waitFor(() => inspectorPorts(server).length === 0, 5000).catch(() => assert.fail(`still listening: ${inspectorPorts(server).join(', ')}`));
+}
+
+async function attachesAgain(args: string[], port: number): Promise<void> {
+  const again = startCli([...args, '--calls', '2', '--no-live']);
+  await waitFor(() => /attached to/.test(again.stderr()), 10_000);
+  await request(port);
+  await request(port);
+  const r = await again.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(callsOf(r.stdout, 'handle') >= 2, true);
+}
+
+test('S1: lineprof attach --pid ended by SIGHUP (terminal closed): the target is put back, its inspector closed, and can be attached again', { ...TIMEOUT, skip: !linux || NODE_MAJOR >= 26 }, async () => {
+  const server = await startServer({ inspect: false });
+  const pid = server.child.pid!;
+  try {
+    const before = await timeRequests(server.port, 20);
+    const cli = startCli(['attach', '--pid', String(pid), '--no-live']);
+    await waitFor(() => /attached to/.test(cli.stderr()), 10_000);
+    await request(server.port);
+    assert.ok(inspectorPorts(server).length > 0, 'lineprof opened the inspector');
+    cli.child.kill('SIGHUP');
+    const r = await cli.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /detached \(interrupted\)/);
+    assert.ok(callsOf(r.stdout, 'handle') >= 1);
+    await untilInspectorClosed(server);
+    const after = await timeRequests(server.port, 20);
+    assert.ok(after < Math.max(before * 3, before + 2), `after ${after.toFixed(2)} ms vs before ${before.toFixed(2)} ms a request`);
+    await attachesAgain(['attach', '--pid', String(pid)], server.port);
+    await untilInspectorClosed(server);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('S1: a dropped connection while attached: lineprof says so (not "the target exited"), keeps the figures, and the target puts itself back', { ...TIMEOUT, skip: !linux || NODE_MAJOR >= 26 }, async () => {
+  const server = await startServer({ inspect: true });
+  // A proxy between lineprof and the inspector, whose connections the test cuts (a network or a tunnel going down).
+  const target = new URL(server.ws!);
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    }
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const proxied = `ws://127.0.0.1:${(proxy.address() as net.AddressInfo).port}${target.pathname}`;
+  try {
+    const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-dropped-')), 'result.json');
+    const cli = startCli(['attach', proxied, '--no-live', '--json', json]);
+    await waitFor(() => /attached to/.test(cli.stderr()), 10_000);
+    for (let i = 0; i < 3; i++) await request(server.port);
+    await new Promise((r) => setTimeout(r, 1200)); // a report with the calls has reached lineprof
+    for (const s of sockets) s.destroy();
+    const r = await cli.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /detached \(the connection to the target was lost\)/);
+    assert.doesNotMatch(r.stderr, /target exited/);
+    const result = JSON.parse(fs.readFileSync(json, 'utf8')) as { functions: Array<{ name: string; calls: number }> };
+    assert.equal(result.functions.find((f) => f.name === 'handle')?.calls, 3);
+    // The agent sees no controller on its inspector and puts the scripts back (it looks every second).
+    await attachesAgainWithin(server, 5000);
+  } finally {
+    proxy.close();
+    for (const s of sockets) s.destroy();
+    await server.stop();
+  }
+});
+
+/** A fresh attach is refused while the old agent is still in ("another lineprof is attached"); it must go in time. */
+async function attachesAgainWithin(server: Server, ms: number): Promise<void> {
+  const since = Date.now();
+  for (;;) {
+    const cli = startCli(['attach', server.ws!, '--calls', '1', '--no-live']);
+    let refused: CliResult | undefined;
+    void cli.done.then((r) => (refused = r));
+    await waitFor(() => refused !== undefined || /attached to/.test(cli.stderr()), 10_000);
+    if (!refused) {
+      await request(server.port);
+      const r = await cli.done;
+      assert.equal(r.code, 0, r.stderr);
+      return;
+    }
+    assert.match(refused.stderr, /another lineprof is attached/);
+    assert.ok(Date.now() - since < ms, `still refused after ${ms} ms: ${refused.stderr}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('S4: attach --pid to a process whose --inspect-port is on all interfaces is refused before its inspector is opened', { ...TIMEOUT, skip: !linux }, async () => {
+  const server = await startServer({ inspect: false, nodeArgs: ['--inspect-port=0.0.0.0:0'] });
+  try {
+    const r = await runCli(['attach', '--pid', String(server.child.pid)]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /would open its inspector on 0\.0\.0\.0 \(its --inspect-port\)/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(inspectorPorts(server), [], 'no inspector was opened');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a script killed before any report: one line, and the script\'s own status (137), not 1', TIMEOUT, async () => {
+  const r = await runCli(['run', 'fixtures/targets/kills-itself.js']);
+  assert.equal(r.code, 137, r.stderr);
+  assert.match(r.stderr, /^lineprof: the script ended \(killed by SIGKILL\) without lineprof's report/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+});
+
+test('a process the script left running with its stderr (a pipe of lineprof\'s) does not keep lineprof waiting', { ...TIMEOUT, skip: !linux }, async () => {
+  const started = Date.now();
+  const cli = startCli(['run', 'fixtures/targets/leaves-grandchild.js']);
+  const r = await cli.done;
+  const grandchild = Number(/grandchild (\d+)/.exec(r.stdout)?.[1]);
+  try {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(callsOf(r.stdout, 'work'), 1);
+    assert.ok(Date.now() - started < 10_000, `lineprof took ${Date.now() - started} ms`);
+    assert.equal(isAlive(grandchild), true, 'the grandchild is the script\'s business: it runs on');
+  } finally {
+    if (grandchild) process.kill(grandchild, 'SIGKILL');
+  }
+});
+
+for (const command of ['run', 'usage']) {
+  test(`a --require preload of the user's runs once under lineprof ${command} (on its program's thread)`, TIMEOUT, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-preload-'));
+    const counter = path.join(dir, 'count.txt');
+    const preload = path.join(dir, 'preload.js');
+    fs.writeFileSync(preload, `require('fs').appendFileSync(${JSON.stringify(counter)}, require('worker_threads').isMainThread ? 'main\\n' : 'thread\\n');\n`);
+    const r = await runCli([command, `--node-arg=--require=${preload}`, 'fixtures/allocate.js']);
+    assert.equal(r.code, 0, r.stderr);
+    const runs = fs.readFileSync(counter, 'utf8').trim().split('\n');
+    assert.equal(runs.filter((w) => w === 'main').length, 1, runs.join(', '));
+    // Node 20 runs preloads on its module-hooks thread too (the probe engine's ES module hook): documented.
+    const threads = runs.filter((w) => w === 'thread').length;
+    assert.equal(threads, NODE_MAJOR === 20 && command === 'run' ? 1 : 0, runs.join(', '));
   });
 }

@@ -10,7 +10,7 @@ import CDP from 'chrome-remote-interface';
 import { attachProfile } from '../../src/attach';
 import type { AttachOutcome } from '../../src/attach';
 import { InspectorSession } from '../../src/inspector/session';
-import { FIXTURES as FIXTURES_DIR, fn, line } from '../helpers/profile';
+import { FIXTURES as FIXTURES_DIR, fn, line, NODE_MAJOR } from '../helpers/profile';
 import { request, startServer, timeRequests } from '../helpers/server';
 import { BIN, isRunning, runCli, startCli, waitFor } from '../helpers/cli';
 
@@ -102,7 +102,13 @@ test('SIGINT to lineprof attach detaches, prints what was gathered, and the serv
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /detached \(interrupted\)/);
     assert.match(r.stdout, /Function: handle \(lines 10-14\): 3 calls/);
-    assert.equal(await leftovers(server.ws!), 'undefined,undefined,undefined');
+    // Put back at once, or (when lineprof's request came at an interrupt inside the handler, whose script V8 then
+    // will not edit) as soon as the handler has returned.
+    const since = Date.now();
+    while ((await leftovers(server.ws!)) !== 'undefined,undefined,undefined' && Date.now() - since < 1000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await leftovers(server.ws!), 'undefined,undefined,undefined', r.stderr);
     assert.match(await request(server.port), /^ok \d+/);
   } finally {
     await server.stop();
@@ -264,7 +270,10 @@ test('attach to a TypeScript server run by tsx: its .ts lines, and an async hand
     assert.equal(body.line, 12);
     // 512 B a call (the server runs without --no-opt: JIT timing moves a call's first costs; seen: -135 and +300 B a
   // call in CI), and V8's GC statistics' imprecision if a GC ran.
-  const slack = (l: { gcAffected: number }) => 6 * 512 + (l.gcAffected > 0 ? 65_536 : 0);
+  // From Node 22, the first call of the edited code may put what V8 makes for it in old space, in that call's line
+  // (docs/limitations.md, first-call costs; seen +28,712 B on the head line 1 run in 6 on Node 24).
+  const firstCall = NODE_MAJOR >= 22 ? 262_144 : 0;
+  const slack = (l: { gcAffected: number }) => 6 * 512 + firstCall + (l.gcAffected > 0 ? 65_536 : 0);
     assert.ok(Math.abs(head.allocatedBytes - 6 * ROWS) <= slack(head), `head ${head.allocatedBytes}`);
     assert.ok(Math.abs(body.allocatedBytes - 6 * 320_048) <= slack(body), `body ${body.allocatedBytes}`);
     const awaitLine = line(handle, 'await tick();');

@@ -113,6 +113,8 @@ export class LiveEditAgent {
   private readonly maxPauseMs: number;
   /** Milliseconds each edit stopped the process for, in order. */
   readonly editPauses: number[] = [];
+  /** V8's status the last time it refused to put a script back. */
+  private lastRefusal = '';
 
   constructor(private readonly config: AgentConfig) {
     this.probes = new ProbeAgent(config);
@@ -162,7 +164,7 @@ export class LiveEditAgent {
     if (final) {
       this.stop();
       if (this.edited.size > 0) {
-        this.warn(`${this.edited.size} script(s) are put back once their running calls are done (V8 refused it while they run)`);
+        this.warn(`${this.edited.size} script(s) are put back once their running calls are done (V8 refused it while they run: ${this.lastRefusal})`);
       }
     }
     report.warnings.push(...this.warnings.filter((w) => !report.warnings.includes(w)));
@@ -219,8 +221,10 @@ export class LiveEditAgent {
       return;
     }
     if (++this.restoreTries === RESTORE_TRIES_BEFORE_GC) collectGarbage();
-    // Each try stops the process like an edit: the wait doubles.
-    const wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.restoreTries - 1, 10));
+    // The first try again comes as soon as the program's stack is empty: the controller's request may have been
+    // handled at an interrupt inside a marked function, which then blocks its own script's edit (seen 1 run in 10 on
+    // a loaded machine). After that each try stops the process like an edit: the wait doubles.
+    const wait = this.restoreTries === 1 ? 0 : Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.restoreTries - 2, 10));
     this.timer = setTimeout(() => this.guarded(() => this.restore()), wait);
     this.timer.unref();
   }
@@ -391,7 +395,10 @@ export class LiveEditAgent {
         w.applied = 0;
         break;
       }
-      if (status !== 'Ok') return false;
+      if (status !== 'Ok') {
+        this.lastRefusal = status;
+        return false;
+      }
       w.applied--;
     }
     this.edited.delete(scriptId);

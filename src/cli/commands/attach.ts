@@ -35,6 +35,7 @@ const ENDINGS: Record<AttachEnd, string> = {
   calls: 'the marked functions reached the number of calls asked for',
   interrupted: 'interrupted',
   'target-exit': 'the target exited',
+  'connection-lost': 'the connection to the target was lost',
   'until-stopped': 'stopped',
 };
 
@@ -120,8 +121,10 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
     const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
+    // A closed terminal (SIGHUP) detaches as Ctrl-C does: the target is put back before lineprof goes.
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
     const format = { unit: args.unit, precision: args.precision };
     const live = args.live ?? process.stdout.isTTY === true;
     const label = args.pid !== undefined ? `PID ${args.pid}` : (args.address ?? DEFAULT_INSPECTOR);
@@ -157,6 +160,7 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
       status.close();
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGHUP', onSignal);
     }
   },
 };

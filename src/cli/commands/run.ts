@@ -2,11 +2,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../errors';
 import { COLUMNS } from '../../report/columns';
-import { DEFAULT_GC_EVERY, describeExit, startRun } from '../../run';
+import { DEFAULT_GC_EVERY, startRun } from '../../run';
+import { describeExit, exitStatus } from '../../core/exit-status';
 import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
 import { checkOutputArgs, sizeOption, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
-import { exitStatus, forwardSignals } from '../signals';
+import { forwardSignals } from '../signals';
 
 interface RunArgs extends OutputArgs {
   script: string;

@@ -11,7 +11,8 @@ import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from '../
 import type { UsageOptions } from '../../usage/sample-usage';
 import { sizeOption, writeFile } from '../output';
 import { checkWritable } from '../output';
-import { exitStatus, forwardSignals } from '../signals';
+import { forwardSignals } from '../signals';
+import { exitStatus } from '../../core/exit-status';
 
 interface UsageArgs {
   target?: string;
