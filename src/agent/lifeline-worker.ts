@@ -75,7 +75,9 @@ function main(): void {
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), ORPHAN_GRACE_MS);
   };
   lifeline.on('end', orphaned);
-  lifeline.on('error', orphaned);
+  // Not the controller's end: the program closed the descriptor (a daemon closing what it inherited). The program
+  // runs on without the lifeline.
+  lifeline.on('error', () => undefined);
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
 }

@@ -22,6 +22,20 @@ import type { StopSignal } from './run-protocol';
 
 const ENV_KEY = 'LINEPROF_AGENT';
 
+/**
+ * The report goes to a file of its own in a directory only the controller's user can enter, written whole and then
+ * renamed into place: the script's own use of file descriptors (writing to or closing fd 3) cannot wipe or forge
+ * it, and a fatal end of the program leaves the last one intact.
+ */
+function saveReport(file: string, report: AgentReport): void {
+  try {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(report));
+    fs.renameSync(`${file}.tmp`, file);
+  } catch {
+    // The controller is gone (and its directory with it); nothing else can be done from here.
+  }
+}
+
 function send(fd: number, message: AgentMessage): void {
   try {
     fs.writeSync(fd, JSON.stringify(message) + '\n');
@@ -107,7 +121,7 @@ function main(): void {
   const finish = (): void => {
     if (finishing) return;
     finishing = true;
-    if (report) send(config.channelFd, { type: 'report', report: report(true) });
+    if (report) saveReport(config.reportFile, report(true));
     stopSampler();
   };
   const signalHandlers = new Map<StopSignal, () => void>();
@@ -146,7 +160,7 @@ function main(): void {
     report = (final) => agent.report(final);
     // A recent report where a fatal end (out of memory, abort, SIGKILL) cannot destroy it: the controller keeps the
     // latest. Taken between the program's tasks; the probe engine's snapshot belongs to no line.
-    setInterval(() => send(config.channelFd, { type: 'report', report: agent.report(false) }), SNAPSHOT_EVERY_MS).unref();
+    setInterval(() => saveReport(config.reportFile, agent.report(false)), SNAPSHOT_EVERY_MS).unref();
   } else {
     const agent = new Agent(config);
     agent.start();

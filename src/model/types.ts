@@ -38,6 +38,8 @@ export interface PreloadConfig extends AgentConfig {
   samplerIntervalMs?: number;
   /** File descriptor the agent writes its messages to (one JSON object per line). */
   channelFd: number;
+  /** Where the agent saves its report (the latest snapshot, then the final one), in a private directory. */
+  reportFile: string;
   /** File descriptor whose closing means the controller is gone. */
   lifelineFd: number;
 }
@@ -119,7 +121,6 @@ export interface AgentReport {
 
 export type AgentMessage =
   | { type: 'ready'; url: string; pid: number }
-  | { type: 'report'; report: AgentReport }
   | { type: 'sample'; sample: HeapSample };
 
 /** One call of a marked function seen by its entry and exit (`lineprof usage`); times are epoch milliseconds. */

@@ -7,6 +7,7 @@ import { COLORS } from './data';
 import type { PlotData } from './data';
 
 export const WIDTH = 960;
+/** The picture's height without lanes; each marked function's lane adds LANE below the chart, which keeps its size. */
 export const HEIGHT = 540;
 const MARGIN = { left: 84, right: 24, top: 64, bottom: 56 };
 const LANE = 18;
@@ -18,9 +19,10 @@ export interface PlotGeometry {
   y(bytes: number): number;
 }
 
-export function plotGeometry(data: PlotData): PlotGeometry & { maxBytes: number; end: number; chartBottom: number } {
+export function plotGeometry(data: PlotData): PlotGeometry & { maxBytes: number; end: number; chartBottom: number; height: number } {
   const names = spanNames(data);
-  const chartBottom = HEIGHT - MARGIN.bottom - names.length * LANE;
+  const height = HEIGHT + names.length * LANE;
+  const chartBottom = HEIGHT - MARGIN.bottom;
   // Loops, not spreads: a four-hour recording has a million points.
   let end = Math.max(data.durationSeconds, 1e-3);
   let top = 1;
@@ -36,6 +38,7 @@ export function plotGeometry(data: PlotData): PlotGeometry & { maxBytes: number;
     end,
     maxBytes,
     chartBottom,
+    height,
     x: (t) => MARGIN.left + (t / end) * width,
     y: (bytes) => chartBottom - (bytes / maxBytes) * (chartBottom - MARGIN.top),
   };
@@ -45,9 +48,9 @@ export function renderSvg(data: PlotData): string {
   const g = plotGeometry(data);
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${g.height}" viewBox="0 0 ${WIDTH} ${g.height}" ` +
       `font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
+    `<rect width="${WIDTH}" height="${g.height}" fill="#ffffff"/>`,
     `<text x="${MARGIN.left}" y="24" font-size="16" font-weight="bold">${escapeXml(data.title)}</text>`,
     `<text x="${MARGIN.left}" y="42" fill="#555555">${escapeXml(data.subtitle)}</text>`,
   );
@@ -65,13 +68,13 @@ export function renderSvg(data: PlotData): string {
     const x = round(g.x(t));
     out.push(
       `<line x1="${x}" y1="${MARGIN.top}" x2="${x}" y2="${g.chartBottom}" stroke="#f0f0f0"/>`,
-      `<text x="${x}" y="${HEIGHT - MARGIN.bottom + 18}" text-anchor="middle" fill="#333333">${formatSeconds(t)}</text>`,
+      `<text x="${x}" y="${g.height - MARGIN.bottom + 18}" text-anchor="middle" fill="#333333">${formatSeconds(t)}</text>`,
     );
   }
   out.push(
     `<line x1="${MARGIN.left}" y1="${g.chartBottom}" x2="${WIDTH - MARGIN.right}" y2="${g.chartBottom}" stroke="#333333"/>`,
     `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${g.chartBottom}" stroke="#333333"/>`,
-    `<text x="${WIDTH - MARGIN.right}" y="${HEIGHT - 8}" text-anchor="end" fill="#333333">time (s)</text>`,
+    `<text x="${WIDTH - MARGIN.right}" y="${g.height - 8}" text-anchor="end" fill="#333333">time (s)</text>`,
   );
   // Spans: a translucent band over the chart and a bar in the function's lane. Calls closer than a pixel are drawn
   // as one bar (a hot function's 100,000 calls would otherwise be 100,000 rectangles); bands only when few.

@@ -1,8 +1,11 @@
 /**
- * Launch mode: start `node` with the agent preloaded, learn its inspector address through a private pipe (fd 3),
- * and give the controller the child, its messages and its end.
+ * Launch mode: start `node` with the agent preloaded, learn its inspector address (and `usage`'s samples) through a
+ * pipe (fd 3), hold its lifeline (fd 4), take its report from a private directory once it ends, and give the
+ * controller the child and its end.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -90,9 +93,13 @@ export interface LaunchedTarget {
 }
 
 export function launchTarget(options: LaunchOptions): LaunchedTarget {
+  // mkdtemp makes the directory 0700: no other user can read or replace the report in it.
+  const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-report-'));
+  const reportFile = path.join(reportDir, 'report.json');
   const config: PreloadConfig = {
     ...options.agent,
     channelFd: CHANNEL_FD,
+    reportFile,
     lifelineFd: LIFELINE_FD,
     samplerIntervalMs: options.sampler?.intervalMs,
   };
@@ -108,6 +115,15 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   });
   if (options.stdout) child.stdout!.pipe(options.stdout, { end: false });
   let report: AgentReport | undefined;
+  /** Takes the report the agent saved (once the script has ended) and removes lineprof's directory. */
+  const collectReport = (): void => {
+    try {
+      report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as AgentReport;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') debug('unreadable report: %s', (err as Error).message);
+    }
+    fs.rmSync(reportDir, { recursive: true, force: true });
+  };
   let tail = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     tail = (tail + chunk.toString('utf8')).slice(-4000);
@@ -129,18 +145,21 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
       resolveReady({ url: message.url, pid: message.pid });
     } else if (message.type === 'sample') {
       options.sampler?.onSample(message.sample);
-    } else {
-      report = message.report;
     }
   });
 
   const exited = new Promise<TargetExit>((resolve, reject) => {
     child.on('error', (err) => {
+      fs.rmSync(reportDir, { recursive: true, force: true });
       rejectReady(new TargetError(`could not start node: ${err.message}`));
       reject(err);
     });
+    let settled = false;
     const settle = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(readyTimer);
+      collectReport();
       rejectReady(new TargetError('the target exited before lineprof could connect to it', 'target-exit'));
       resolve({ code, signal });
     };

@@ -252,3 +252,10 @@ for (const command of ['run', 'usage']) {
     assert.equal(threads, NODE_MAJOR === 20 && command === 'run' ? 1 : 0, runs.join(', '));
   });
 }
+
+test('a script that writes a forged report to fd 3 and closes fds 3 and 4 still gets its real figures', TIMEOUT, async () => {
+  const r = await runCli(['run', 'fixtures/targets/fd-abuse.js']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(callsOf(r.stdout, 'work'), 3);
+  assert.doesNotMatch(r.stdout + r.stderr, /forged/);
+});

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plotDataOf } from '../../src/plot/data';
-import { plotGeometry, HEIGHT, WIDTH } from '../../src/plot/svg';
+import { plotGeometry, renderSvg, HEIGHT, WIDTH } from '../../src/plot/svg';
+import type { PlotData } from '../../src/plot/data';
 import { parseUsageJson } from '../../src/usage/model';
 import type { UsageResult } from '../../src/usage/model';
 import { runCli } from '../helpers/cli';
@@ -44,7 +45,8 @@ test('plot -o x.svg and -o x.html: exit 0; the page holds the SVG and a table ro
   assert.equal(a.code, 0, a.stderr);
   assert.equal(a.stderr, '');
   const svgText = fs.readFileSync(svg, 'utf8');
-  assert.match(svgText, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="960" height="540"/);
+  // 540 px, and a lane of 18 px for grow.
+  assert.match(svgText, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="960" height="558"/);
   assert.match(svgText, /<\/svg>\n$/);
 
   const b = await runCli(['plot', usageJson, '-o', html]);
@@ -93,10 +95,10 @@ test('the plot as a person sees it: rendered to PNG, the lines, the peak dot and
   assert.equal(render.status, 0, render.stderr);
   const image = decodePng(fs.readFileSync(png));
 
-  assert.equal(image.width, 960);
-  assert.equal(image.height, 540);
+  // 540 px and one lane of 18 px for the one marked function.
   assert.equal(image.width, WIDTH);
-  assert.equal(image.height, HEIGHT);
+  assert.equal(image.height, HEIGHT + 18);
+  assert.equal(image.height, plotGeometry(plotDataOf(usage)).height);
 
   const total = image.width * image.height;
   const whiteish = countWhere(image, (p) => p.r >= 235 && p.g >= 235 && p.b >= 235);
@@ -199,4 +201,26 @@ test('plot refuses a result holding a number JSON reads as Infinity (1e309): one
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /^lineprof: \S+usage\.json: samples\[\d+\]\.rss is not a finite number: not a lineprof usage result\n$/);
   assert.ok(!fs.existsSync(svg));
+});
+
+test('24 marked functions: the canvas grows a lane for each, and every bar, name and label is drawn inside it', () => {
+  const spans = Array.from({ length: 24 }, (_, i) => ({ name: `fn${i}`, start: i * 0.1, end: i * 0.1 + 0.05, heapStart: 1000, heapEnd: 2000 }));
+  const data: PlotData = {
+    title: 't',
+    subtitle: 's',
+    durationSeconds: 3,
+    series: [{ label: 'RSS', color: '#1f77b4', points: [[0, 1e6], [3, 2e6]] }],
+    spans,
+    peak: null,
+  };
+  const g = plotGeometry(data);
+  const svg = renderSvg(data);
+  assert.equal(g.height, HEIGHT + 24 * 18);
+  assert.ok(g.chartBottom > 100, `chart bottom ${g.chartBottom}`);
+  for (const m of svg.matchAll(/<(?:rect|text)\b[^>]*?\by="([-\d.]+)"(?:[^>]*?\bheight="([\d.]+)")?/g)) {
+    const y = Number(m[1]);
+    const h = Number(m[2] ?? 0);
+    assert.ok(y >= 0 && y + h <= g.height, `drawn at y=${y}, height ${h}, outside a ${g.height} px canvas`);
+  }
+  for (const name of spans.map((s) => s.name)) assert.match(svg, new RegExp(`>${name}<`));
 });
