@@ -32,6 +32,8 @@ const isProgramScript = (url: string, includeNodeModules: boolean): boolean =>
   isScriptOfProgram(url, includeNodeModules, [CALIBRATION_URL]);
 
 const CALIBRATION_URL = 'lineprof:calibration';
+/** Past this stack depth the breakpoint engine's figures are too high (measured on the same recursion: +0.1 % at 300 frames, +1.8 % at 500, +19 % at 900; 4 MiB read 1.65 GiB at 5,000). */
+const DEEP_STACK_FRAMES = 500;
 
 /** The global the breakpoint conditions call. Short, because V8 compiles the condition on every hit. */
 export const RECORDER_GLOBAL = '__lineprofBreak';
@@ -213,6 +215,13 @@ export class Agent {
       warnings.push(
         'Error is frozen in this program: lineprof counts the stack only to Error.stackTraceLimit frames, so calls ' +
           'deeper than that are not told apart',
+      );
+    }
+    if (this.recorder.maxDepth > DEEP_STACK_FRAMES) {
+      warnings.push(
+        `calls ran ${this.recorder.maxDepth} frames deep: breakpoints measure the stack at each call, whose garbage ` +
+          'grows with its depth and is not all told from the program\'s past ~500 frames, so figures of deep ' +
+          'recursion are too high; probes (lineprof run\'s default) have no such cost',
       );
     }
     const lost = this.recorder.counters.lostHits;

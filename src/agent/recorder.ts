@@ -251,6 +251,8 @@ export class Recorder {
   firstFailure: string | undefined;
   /** False once the program froze Error: depths are then counted to its stack trace limit only. */
   depthExact = true;
+  /** The deepest stack a hit measured. */
+  maxDepth = 0;
   readonly counters: RecorderStats = {
     lostHits: 0,
     jitCodeBytes: 0,
@@ -357,7 +359,7 @@ export class Recorder {
     const gcs = this.takeGcs();
     const hit: PendingHit = {
       id,
-      depth: this.attributor.continuingDepth(id) ?? this.stackDepth(),
+      depth: this.attributor.continuingDepth(id) ?? this.measuredDepth(),
       raw: used - this.lastEnd,
       rawExternal: external - this.lastExternalEnd,
       used,
@@ -652,6 +654,12 @@ export class Recorder {
   private readOldSpace(): number {
     this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
     return this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+  }
+
+  private measuredDepth(): number {
+    const depth = this.stackDepth();
+    if (depth > this.maxDepth) this.maxDepth = depth;
+    return depth;
   }
 
   private stackDepth(): number {

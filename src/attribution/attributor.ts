@@ -22,6 +22,7 @@
  */
 import { LocationKind } from '../breakpoints/plan';
 import { addCallTotals, chargeInterval, chargeSuspension, lineStatsIn, newFunctionStats } from './charges';
+import { enclosingCallOf, resumeEnclosing } from './recursion';
 import type { CallFigures, FunctionStats, LineStats, Reading } from './charges';
 
 export interface AttributedLocation {
@@ -47,6 +48,8 @@ interface Frame extends CallFigures {
   at: Reading;
   /** Whether the current location's interval may contain a suspension (see the rule above). */
   maySuspend: boolean;
+  /** A recursive call: the enclosing running call of the function, and its reading at this call's entry. */
+  recursionOf?: { frame: Frame; at: Reading };
 }
 
 /**
@@ -139,6 +142,13 @@ export class Attributor {
           suspendedFreed: 0,
           suspendedExternal: 0,
         };
+        // Recursion: the enclosing call's line stops at this call and goes on from its end (recursion.ts).
+        const enclosing = enclosingCallOf(stack, loc.fn);
+        if (enclosing) {
+          this.charge(enclosing, reading, false);
+          enclosing.at = reading;
+          top.recursionOf = { frame: enclosing, at: reading };
+        }
         this.functions[loc.fn]!.calls++;
       }
       stack.push(top);
@@ -243,6 +253,7 @@ export class Attributor {
   private close(reading: Reading, thrown: boolean, ended = true): void {
     const frame = this.stack.pop()!;
     if (frame.at !== reading) this.charge(frame, reading, thrown);
+    resumeEnclosing(frame, reading, (outer) => this.stack.includes(outer as Frame));
     // A call's totals count once however deep the recursion: only the outermost open call of a function adds them.
     // A call of the function below this one that may be suspended is not enclosing it: its interval is reported as
     // suspended, so it will not hold this call's bytes.

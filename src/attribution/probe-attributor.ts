@@ -19,6 +19,7 @@
  */
 import { addCallTotals, chargeInterval, chargeSuspension, lineStatsIn, newFunctionStats } from './charges';
 import type { CallFigures, FunctionStats, LineStats, Reading } from './charges';
+import { enclosingCallOf, resumeEnclosing } from './recursion';
 
 export const enum ProbeRole {
   Statement = 0,
@@ -58,6 +59,8 @@ interface CallFrame extends CallFigures {
   leaving: false | ProbeRole.Throwing | ProbeRole.FinallyEnd;
   /** While leaving by a throw: the last reading of a call its throw's expression made (it ends after that). */
   lastNested?: Reading;
+  /** A recursive call: the enclosing running call of the function, and its reading at this call's entry (recursion.ts). */
+  recursionOf?: { frame: CallFrame; at: Reading };
   /** Order of its first and last readings among all readings. */
   startSeq: number;
   lastSeq: number;
@@ -122,6 +125,11 @@ export class ProbeAttributor {
         suspendedFreed: 0,
         suspendedExternal: 0,
       };
+      const enclosing = enclosingCallOf(this.stack, probe.fn);
+      if (enclosing) {
+        this.charge(enclosing, reading, false);
+        call.recursionOf = { frame: enclosing, at: reading };
+      }
       this.calls.set(token, call);
       this.stack.push(call);
       this.functions[probe.fn]!.calls++;
@@ -284,6 +292,7 @@ export class ProbeAttributor {
       call.onStack = false;
     }
     if (this.last === call) this.last = undefined;
+    resumeEnclosing(call, reading, (outer) => this.calls.has((outer as CallFrame).token));
     // A call's totals count once however deep the recursion: an enclosing running call of the function adds them.
     if (this.stack.some((f) => f.fn === call.fn && !f.maySuspend)) return;
     addCallTotals(this.functions[call.fn]!, call, reading, ended);

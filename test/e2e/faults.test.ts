@@ -259,3 +259,29 @@ test('a script that writes a forged report to fd 3 and closes fds 3 and 4 still 
   assert.equal(callsOf(r.stdout, 'work'), 3);
   assert.doesNotMatch(r.stdout + r.stderr, /forged/);
 });
+
+test('deep recursion (5,000 levels): each line holds its own bytes, the lines add up to the total, to 1 %', TIMEOUT, async () => {
+  const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-deep-')), 'result.json');
+  const r = await runCli(['run', '--json', json, 'fixtures/targets/deep-recursion.js', '5000']);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(fs.readFileSync(json, 'utf8')) as {
+    functions: Array<{ name: string; calls: number; allocatedBytes: number; lines: Array<{ line: number; allocatedBytes: number; occurrences: number }> }>;
+  };
+  const down = result.functions.find((f) => f.name === 'down')!;
+  assert.equal(down.calls, 5001);
+  const at = (n: number) => down.lines.find((l) => l.line === n)!;
+  const expected = 5001 * 848; // a 32 B JSArray and a FixedArray of 16 + 100 × 8 B a level
+  assert.ok(Math.abs(at(7).allocatedBytes - expected) <= expected / 100, `line 7: ${at(7).allocatedBytes} vs ${expected}`);
+  // The recursing line: the call itself and an addition of small integers, nothing of the inner calls.
+  assert.ok(Math.abs(at(9).allocatedBytes) <= 64 * 5000, `line 9: ${at(9).allocatedBytes}`);
+  const sum = down.lines.reduce((s, l) => s + l.allocatedBytes, 0);
+  assert.ok(Math.abs(sum - down.allocatedBytes) <= down.allocatedBytes / 100, `lines ${sum} vs total ${down.allocatedBytes}`);
+});
+
+test('deep recursion read by breakpoints: the report says their figures are too high past ~500 frames', TIMEOUT, async () => {
+  const r = await runCli(['run', '--engine', 'breakpoints', 'fixtures/targets/deep-recursion.js', '1500']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /calls ran \d+ frames deep: breakpoints measure the stack/);
+  const shallow = await runCli(['run', '--engine', 'breakpoints', 'fixtures/targets/deep-recursion.js', '100']);
+  assert.doesNotMatch(shallow.stderr, /frames deep/);
+});

@@ -113,9 +113,10 @@ describe('Attributor', () => {
     assert.equal(stats.calls, 2);
     assert.equal(stats.netBytes, 60);
     assert.equal(stats.allocatedBytes, 60);
-    // And lines add up both frames' intervals (the outer line 3 includes the inner call)
+    // And each line holds its own part: the outer line 3 stops at the inner call (10 → 20) and goes on after it
+    // (45 → 50); the inner call is in its own lines. The lines add up to the totals.
     assert.deepEqual(line(A, 2), lineStats({ occurrences: 2, netBytes: 20, allocatedBytes: 20 }));
-    assert.deepEqual(line(A, 3), lineStats({ occurrences: 2, netBytes: 40 + 15, allocatedBytes: 55 }));
+    assert.deepEqual(line(A, 3), lineStats({ occurrences: 2, netBytes: 10 + 15 + 5, allocatedBytes: 30 }));
     assert.deepEqual(line(A, 4), lineStats({ occurrences: 1, netBytes: 10, allocatedBytes: 10 }));
   });
 
@@ -180,10 +181,11 @@ describe('Attributor', () => {
     at.hit(b.entry, 3, r(40));
     at.hit(b.l12, 3, r(60));
     at.hit(a.l4, 1, r(100));
-    // Then both B frames' last intervals run to the reading after the throw
+    // Then the inner B frame's last interval runs to the reading after the throw (60 → 100); the outer one's line
+    // stopped at the inner call (30 → 40) and has nothing after it
     assert.deepEqual(
       line(B, 12),
-      lineStats({ occurrences: 2, netBytes: 70 + 40, allocatedBytes: 110, thrownIntervals: 2 }),
+      lineStats({ occurrences: 2, netBytes: 10 + 40, allocatedBytes: 50, thrownIntervals: 1 }),
     );
     // And B counts two calls, its totals once, from the outer call
     assert.equal(fnStats(B).calls, 2);

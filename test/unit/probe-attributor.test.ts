@@ -148,7 +148,7 @@ describe('ProbeAttributor', () => {
     assert.deepEqual(f.lines.get(2), lineStatsOf({ occurrences: 3, netBytes: 350, allocatedBytes: 450, gcIntervals: 1 }));
   });
 
-  test('recursion: lines include the inner call, totals count it once', () => {
+  test('recursion: a line holds its own part, the inner call is in its own lines; the lines sum to the totals, counted once', () => {
     const { at, A, a, fnStats, line } = setup();
     at.hit(a.entry, 1, r(0));
     at.hit(a.l3, 1, r(10)); // line 3 calls A again
@@ -158,7 +158,8 @@ describe('ProbeAttributor', () => {
     at.hit(a.l4, 1, r(50));
     at.hit(a.exit, 1, r(60));
     assert.equal(line(A, 2)!.netBytes, 10 + 5);
-    assert.equal(line(A, 3)!.netBytes, 40 + 10);
+    // The outer call's line 3: 10 → 15 before the inner call, 30 → 50 after it; the inner call's own line 3: 20 → 30.
+    assert.equal(line(A, 3)!.netBytes, 5 + 20 + 10);
     assert.equal(line(A, 3)!.occurrences, 2);
     assert.equal(line(A, 4)!.netBytes, 10);
     const f = fnStats(A);
@@ -168,7 +169,7 @@ describe('ProbeAttributor', () => {
     assert.equal(f.maxCallNetBytes, 60);
   });
 
-  test('recursion through another marked function: the inner call is inside the outer, counted once', () => {
+  test('recursion through another marked function: the other function\'s line holds the inner call, the outer call\'s line does not', () => {
     const { at, A, C, a, c, fnStats } = setup();
     at.hit(a.entry, 1, r(0));
     at.hit(a.l3, 1, r(0));
@@ -182,7 +183,9 @@ describe('ProbeAttributor', () => {
     assert.equal(fnStats(A).calls, 2);
     assert.equal(fnStats(C).netBytes, 70);
     assert.equal(fnStats(C).lines.get(22)!.netBytes, 70);
-    assert.equal(fnStats(A).lines.get(3)!.netBytes, 100);
+    // 0 → 20 before the inner call of A, 70 → 100 after it; the inner call's 50 is in its own line 2.
+    assert.equal(fnStats(A).lines.get(3)!.netBytes, 20 + 30);
+    assert.equal(fnStats(A).lines.get(2)!.netBytes, 50);
   });
 
   test('an await: the suspended interval is suspendedBytes, left out of the line and the totals', () => {
@@ -412,7 +415,8 @@ describe('ProbeAttributor', () => {
     at.finish(r(100));
     const f = fnStats(A);
     assert.equal(f.openCalls, 2);
-    assert.equal(f.lines.get(3)!.netBytes, 90 + 70);
+    // The outer call's 10 → 20, the inner one's 30 → 100 (the outer one's line resumes only at the end, from 100).
+    assert.equal(f.lines.get(3)!.netBytes, 10 + 70);
     assert.equal(f.netBytes, 100);
   });
 
