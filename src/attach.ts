@@ -128,7 +128,13 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     try {
       agent = await RemoteAgent.load(session);
       const lease: LeaseTerms = { closeInspector: endpoint.openedByUs === true };
-      const started = await call<{ leaseless?: boolean }>('start', config, progress, lease);
+      const start = (): Promise<{ leaseless?: boolean }> => call('start', config, progress, lease);
+      // A lineprof that was leaving (its lease running out) can take its module out between load and start.
+      const started = await start().catch(async (err: unknown) => {
+        if (!(err instanceof TargetError && err.code === 'agent-gone')) throw err;
+        agent = await RemoteAgent.load(session);
+        return start();
+      });
       attached = true;
       if (started.leaseless) leaseWarning = 'the target cannot tell when lineprof is gone (no /proc): if lineprof is killed, it stays as it is until it restarts';
     } catch (err) {

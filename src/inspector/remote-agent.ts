@@ -14,6 +14,7 @@ import type { InspectorSession } from './session';
 export const AGENT_BUNDLE = path.join(__dirname, '..', 'agent', 'attached.bundle.js');
 
 const FIRST_ANSWER_MS = 10_000;
+const AGENT_GONE = "lineprof's agent is no longer in the process";
 
 let bundleText: string | undefined;
 
@@ -50,9 +51,19 @@ export class RemoteAgent {
     return new RemoteAgent(session);
   }
 
-  /** Calls one of the agent's entry points with JSON arguments; its value comes back as JSON. */
-  call<T>(fn: string, ...args: unknown[]): Promise<T> {
+  /**
+   * Calls one of the agent's entry points with JSON arguments; its value comes back as JSON. The module can be gone
+   * since `load`: the agent of a lineprof that was leaving takes it out once it has put the process back. That is a
+   * TargetError with the code 'agent-gone' (load again).
+   */
+  async call<T>(fn: string, ...args: unknown[]): Promise<T> {
     const list = args.map((a) => JSON.stringify(a)).join(', ');
-    return this.session.evaluate<T>(`globalThis[Symbol.for(${JSON.stringify(AGENT_MODULE_KEY)})].${fn}(${list})`);
+    const module = `globalThis[Symbol.for(${JSON.stringify(AGENT_MODULE_KEY)})]`;
+    try {
+      return await this.session.evaluate<T>(`(${module} ?? (() => { throw new Error(${JSON.stringify(AGENT_GONE)}); })()).${fn}(${list})`);
+    } catch (err) {
+      if (err instanceof TargetError && err.message === AGENT_GONE) throw new TargetError(AGENT_GONE, 'agent-gone');
+      throw err;
+    }
   }
 }
