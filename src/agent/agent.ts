@@ -119,7 +119,9 @@ export class Agent {
     // Enabling reports every script already parsed (attach), then each new one as V8 parses it. Those already there
     // wait until the break cost is measured, so that the probe's figures stay apart.
     this.deferred = [];
-    this.main.post('Debugger.enable');
+    // No cache of collected scripts: every hit's condition is a script of its own, and the inspector would keep each
+    // one's source once collected (the target's native memory grew ~570 B a call, 80 → 230 MB over 250,000 calls).
+    this.main.post('Debugger.enable', { maxScriptsCacheSize: 0 });
     const existing = this.deferred;
     this.deferred = undefined;
     // Spans are not byte figures: no per-hit cost to measure.

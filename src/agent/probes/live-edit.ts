@@ -129,7 +129,7 @@ export class LiveEditAgent {
   start(): void {
     this.probes.installRuntime(true);
     // The scripts loaded so far arrive as scriptParsed notifications inside this call.
-    this.connection.post('Debugger.enable');
+    this.connection.post('Debugger.enable', { maxScriptsCacheSize: 0 });
     this.starting = false;
     // Made now: on a Node without LiveEdit the first edit throws here, before anything else is changed (and an
     // edit refused because the evaluation interrupted a marked function falls back to breakpoints).
