@@ -11,7 +11,8 @@ import { debug } from './debug';
 import { InspectorSession } from './inspector/session';
 import { buildFunctionProfiles, timelineOf } from './model/result';
 import { SCHEMA_VERSION } from './model/types';
-import type { AgentReport, ProfileResult } from './model/types';
+import type { ProfileResult } from './model/types';
+import type { AgentReport } from './wire/agent-report';
 import { parseSource, splitLines } from './selection/find-functions';
 import { innermostFunctionAt, parseLineSelector } from './selection/selectors';
 import type { LineSelector, SelectionSpec } from './selection/selectors';
@@ -22,7 +23,7 @@ import { loadSourceMap, originalViewOf } from './sourcemap/load';
 import type { LaunchedTarget } from './target/launch';
 import { describeExit, exitStatus } from './core/exit-status';
 import type { TargetExit } from './core/exit-status';
-import type { StopSignal } from './agent/run-protocol';
+import type { StopSignal } from './wire/run-protocol';
 import { VERSION } from './version';
 
 /** What to profile and how: the same for `run` and `attach`. */

@@ -21,7 +21,7 @@ import type { SelectedFunction, SelectionSpec } from '../selection/selectors';
 import { loadSourceMap, originalViewOf } from '../sourcemap/load';
 import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../sourcemap/original';
 import type { OriginalView } from '../sourcemap/original';
-import type { AgentConfig, AgentFunctionReport, AgentReport } from '../model/types';
+import type { AgentConfig, AgentFunctionReport, AgentReport } from '../wire/agent-report';
 import { InspectorConnection } from './inspector-connection';
 import type { ScriptParsedEvent } from './inspector-connection';
 import { Recorder } from './recorder';

@@ -2,10 +2,10 @@
  * The agent's entry points for `lineprof attach`: the controller sends this file's bundle into a running process
  * (src/inspector/remote-agent.ts) and calls these functions by name. The agent lives under a global symbol between calls; `finish` removes everything it added.
  */
-import type { AgentConfig, AgentReport } from '../model/types';
+import type { AgentConfig, AgentReport } from '../wire/agent-report';
 import { PROBE_GLOBAL } from '../instrument/instrument';
-import { AGENT_MODULE_KEY } from './attach-protocol';
-import type { LeaseTerms, ProgressChannel, ProgressMessage } from './attach-protocol';
+import { AGENT_MODULE_KEY } from '../wire/attach-protocol';
+import type { LeaseTerms, ProgressChannel, ProgressMessage } from '../wire/attach-protocol';
 import * as inspector from 'node:inspector';
 import { takeLease } from './lease';
 import type { Lease } from './lease';

@@ -13,7 +13,7 @@
 import * as net from 'node:net';
 import { Session } from 'node:inspector';
 import { workerData } from 'node:worker_threads';
-import { LIFELINE, STOP_KEY } from './run-protocol';
+import { LIFELINE, STOP_KEY } from '../wire/run-protocol';
 
 export interface LifelineWorkerData {
   fd: number;

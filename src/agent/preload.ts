@@ -11,14 +11,14 @@ import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as path from 'node:path';
 import { isMainThread, Worker } from 'node:worker_threads';
-import type { AgentMessage, AgentReport, PreloadConfig } from '../model/types';
+import type { AgentMessage, AgentReport, PreloadConfig } from '../wire/agent-report';
 import { Agent } from './agent';
 import { leaveEsmRegistration } from './probes/esm-registration';
 import { ProbeAgent } from './probes/probe-agent';
 import type { SamplerWorkerData } from './sampler-worker';
 import type { LifelineWorkerData } from './lifeline-worker';
-import { STOP_KEY } from './run-protocol';
-import type { StopSignal } from './run-protocol';
+import { STOP_KEY } from '../wire/run-protocol';
+import type { StopSignal } from '../wire/run-protocol';
 
 const ENV_KEY = 'LINEPROF_AGENT';
 

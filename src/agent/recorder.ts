@@ -23,6 +23,7 @@ import type { Attributor, Reading } from '../attribution/attributor';
 import { clockBinding, heapBinding } from './heap-reader';
 import { HeapTimeline } from './timeline';
 import type { HeapBinding } from './heap-reader';
+import type { RecorderStats } from '../wire/agent-report';
 
 interface GcStatistics {
   statistics: Array<{
@@ -43,25 +44,6 @@ export interface RecorderOptions {
   calibrationSamples: number;
 }
 
-export interface RecorderStats {
-  hits: number;
-  /** Hits the recorder failed on (they show in no figure). */
-  lostHits: number;
-  /** Machine code the JIT installed during profiled lines, taken out of their figures. */
-  jitCodeBytes: number;
-  calibrationHits: number;
-  calibratedLocations: number;
-  forcedGcs: number;
-  userGcs: number;
-  /** Median, over calibrated locations, of the per-hit footprint removed (bytes). */
-  medianOverheadBytes: number;
-  /** Per-hit cost outside the condition, measured at start (bytes). */
-  breakCostBytes?: number;
-  /** Extra per-hit cost while a location is being calibrated, measured at start. */
-  calibratingCostBytes?: number;
-  /** Old-space bytes one condition evaluation takes, measured at start. */
-  oldSpacePerEvaluationBytes?: number;
-}
 
 interface PendingHit {
   id: number;

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { Session } from 'node:inspector';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { HeapSample } from '../wire/agent-report';
 
 export interface SamplerWorkerData {
   intervalMs: number;
@@ -19,14 +20,6 @@ export interface SamplerWorkerData {
   stopped?: SharedArrayBuffer;
 }
 
-/** One reading; `t` is epoch milliseconds with sub-millisecond precision (the same clock as spans). */
-export interface HeapSample {
-  t: number;
-  rss: number;
-  heapUsed?: number;
-  heapTotal?: number;
-  external?: number;
-}
 
 /** One request per sample: the heap and the external figure come from the same call on the main thread. */
 const MAIN_THREAD_MEMORY = '((m) => [m.heapUsed, m.heapTotal, m.external])(process.memoryUsage())';

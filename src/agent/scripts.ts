@@ -3,7 +3,7 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AGENT_SCRIPT_URL } from './attach-protocol';
+import { AGENT_SCRIPT_URL } from '../wire/attach-protocol';
 import type { OriginalLayout, OriginalView } from '../sourcemap/original';
 
 /**

@@ -3,7 +3,7 @@
  * each, like mprof's brackets. Only the entry and exit locations get a breakpoint, so the function's lines run at
  * full speed between them.
  */
-import type { SpanEvent } from '../model/types';
+import type { SpanEvent } from '../wire/agent-report';
 import { heapBinding, spaceIndex } from './heap-reader';
 import { obtainGc, stackDepth } from './recorder';
 

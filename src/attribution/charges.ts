@@ -2,6 +2,9 @@
  * How an interval's figures are charged, shared by both attributions (breakpoints by stack depth, probes by call
  * token): to a line, to a line's suspensions, and a call's totals to its function. Pure.
  */
+import type { LineStats } from '../wire/agent-report';
+
+export type { LineStats };
 
 /**
  * One heap reading, with every counter cumulative since the start of profiling so that any two readings can be
@@ -20,25 +23,6 @@ export interface Reading {
   heapInUse: number;
 }
 
-export interface LineStats {
-  occurrences: number;
-  allocatedBytes: number;
-  netBytes: number;
-  externalBytes: number;
-  /** Largest heap in use seen right after the line (its Mem usage). */
-  peakHeapInUse: number;
-  /** Intervals of this line during which a garbage collection ran: their net figure includes what it freed. */
-  gcIntervals: number;
-  /** Intervals closed because the call was left by a throw (charged up to the next reading). */
-  thrownIntervals: number;
-  /** Times a call was suspended on this line (an `await` or `yield`): resumed later, or still suspended at the end. */
-  suspensions: number;
-  /**
-   * Bytes allocated on the JS heap, by any code, from the start of the line until the call resumed: what ran while
-   * it was suspended, with the line's own part before and after the suspension. Not in allocatedBytes/netBytes.
-   */
-  suspendedBytes: number;
-}
 
 /** Line figures, zero unless given. */
 export function lineStatsOf(figures: Partial<LineStats>): LineStats {

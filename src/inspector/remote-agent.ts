@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TargetError } from '../errors';
-import { AGENT_MODULE_KEY, AGENT_SCRIPT_URL } from '../agent/attach-protocol';
+import { AGENT_MODULE_KEY, AGENT_SCRIPT_URL } from '../wire/attach-protocol';
 import type { InspectorSession } from './session';
 
 /** The bundle the build makes of src/agent/attached.ts (acorn and the rest inside it; node's built-ins are `require`d). */

@@ -2,8 +2,8 @@
  * From the agent's report to the user-facing model: every source line of each function, lines that never ran
  * included (blank in the table), and functions parsed more than once (the same file loaded twice) merged. Pure.
  */
-import type { LineStats } from '../attribution/attributor';
-import type { AgentFunctionReport, AgentReport, FunctionProfile, LineProfile } from './types';
+import type { FunctionProfile, LineProfile } from './types';
+import type { AgentFunctionReport, AgentReport, LineStats } from '../wire/agent-report';
 
 export function buildFunctionProfiles(report: AgentReport): FunctionProfile[] {
   const merged = new Map<string, FunctionProfile>();

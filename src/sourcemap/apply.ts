@@ -5,7 +5,7 @@
  * as a second table under the generated file, never dropped. Pure.
  */
 import type { LineStats } from '../attribution/attributor';
-import type { AgentFunctionReport, AgentReport } from '../model/types';
+import type { AgentFunctionReport, AgentReport } from '../wire/agent-report';
 
 export function separateUnmappedLines(report: AgentReport): AgentReport {
   return { ...report, functions: report.functions.flatMap(separate) };

@@ -12,12 +12,12 @@ import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { TargetError } from '../errors';
 import { debug } from '../debug';
-import type { AgentConfig, AgentMessage, AgentReport, PreloadConfig } from '../model/types';
-import type { HeapSample } from '../agent/sampler-worker';
+import type { AgentConfig, AgentMessage, AgentReport, PreloadConfig } from '../wire/agent-report';
+import type { HeapSample } from '../wire/agent-report';
 import { InspectorNoticeFilter } from './stderr-filter';
-import { LIFELINE } from '../agent/run-protocol';
+import { LIFELINE } from '../wire/run-protocol';
 import type { TargetExit } from '../core/exit-status';
-import type { StopSignal } from '../agent/run-protocol';
+import type { StopSignal } from '../wire/run-protocol';
 
 const CHANNEL_FD = 3;
 const LIFELINE_FD = 4;

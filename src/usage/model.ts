@@ -2,7 +2,7 @@
  * Memory over time (`lineprof usage`): the result, and its pure summaries: the peak, the one-line verdict, CSV and
  * a terminal chart.
  */
-import type { HeapSample } from '../agent/sampler-worker';
+import type { HeapSample } from '../wire/agent-report';
 import { formatBytes } from '../report/format';
 import type { ByteFormat } from '../report/format';
 

@@ -5,7 +5,7 @@ import { isMarkedAbove, layoutThroughMap, selectThroughMap } from '../../src/sou
 import type { OriginalView } from '../../src/sourcemap/original';
 import { separateUnmappedLines } from '../../src/sourcemap/apply';
 import { lineStatsOf } from '../../src/attribution/attributor';
-import type { AgentFunctionReport, AgentReport } from '../../src/model/types';
+import type { AgentFunctionReport, AgentReport } from '../../src/wire/agent-report';
 
 // What tsc --removeComments emits for ORIGINAL: the marker is gone, every line moved up by the removed lines.
 const ORIGINAL = [

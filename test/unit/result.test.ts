@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { lineStatsOf } from '../../src/attribution/attributor';
 import type { LineStats } from '../../src/attribution/charges';
 import { buildFunctionProfiles } from '../../src/model/result';
-import type { AgentFunctionReport, AgentReport, LineProfile } from '../../src/model/types';
+import type { LineProfile } from '../../src/model/types';
+import type { AgentFunctionReport, AgentReport } from '../../src/wire/agent-report';
 
 const stats = lineStatsOf;
 

@@ -10,7 +10,7 @@ import { planModule } from './module-plan';
 import type { ModulePlan } from './module-plan';
 import type { EsmLoaderData } from './probe-agent';
 import { isProgramScript } from '../scripts';
-import type { AgentConfig } from '../../model/types';
+import type { AgentConfig } from '../../wire/agent-report';
 
 export interface LoadContext {
   format?: string;

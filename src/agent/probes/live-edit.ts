@@ -18,13 +18,13 @@
  */
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import type { AgentConfig, AgentReport } from '../../model/types';
+import type { AgentConfig, AgentReport } from '../../wire/agent-report';
 import { Agent, RECORDER_GLOBAL } from '../agent';
 import { heapBinding } from '../heap-reader';
 import { InspectorConnection, ProtocolCallError } from '../inspector-connection';
 import type { ScriptParsedEvent } from '../inspector-connection';
 import { isProgramScript } from '../scripts';
-import { DEFAULT_MAX_EDIT_PAUSE_MS } from '../attach-protocol';
+import { DEFAULT_MAX_EDIT_PAUSE_MS } from '../../wire/attach-protocol';
 import { PROBE_GLOBAL } from '../../instrument/instrument';
 import { planLiveEdit } from './module-plan';
 import type { LiveEditPlan, ModulePlan } from './module-plan';

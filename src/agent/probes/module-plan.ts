@@ -16,7 +16,7 @@ import type { SourceFunction } from '../../selection/find-functions';
 import { loadSourceMap, originalViewOf } from '../../sourcemap/load';
 import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../../sourcemap/original';
 import type { OriginalView } from '../../sourcemap/original';
-import type { GeneratedCode } from '../../model/types';
+import type { GeneratedCode } from '../../wire/agent-report';
 import { ProbeRole } from '../../attribution/probe-attributor';
 import { fileOf, originalLines } from '../scripts';
 

@@ -12,7 +12,7 @@ import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { ProbeAttributor } from '../../attribution/probe-attributor';
 import { PROBE_GLOBAL } from '../../instrument/instrument';
-import type { AgentConfig, AgentFunctionReport, AgentReport } from '../../model/types';
+import type { AgentConfig, AgentFunctionReport, AgentReport } from '../../wire/agent-report';
 import { fileOf, isProgramScript } from '../scripts';
 import { LogReplay } from './log';
 import { instrumentEsm } from './esm-loader';

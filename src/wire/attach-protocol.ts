@@ -3,7 +3,7 @@
  * the URL its bundle is evaluated under, and the progress messages it sends. Types and constants only: both sides
  * import this, and it is in the bundle.
  */
-import type { AgentReport } from '../model/types';
+import type { AgentReport } from './agent-report';
 
 /** `globalThis[Symbol.for(AGENT_MODULE_KEY)]` holds the agent's module between calls; it is removed on detach. */
 export const AGENT_MODULE_KEY = 'lineprof.agentModule';
