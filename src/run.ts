@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TargetError, UsageError } from './errors';
 import { debug } from './debug';
-import { InspectorSession } from './inspector/session';
 import { buildFunctionProfiles, timelineOf } from './model/result';
 import { SCHEMA_VERSION } from './model/types';
 import type { ProfileResult } from './model/types';
@@ -131,7 +130,7 @@ export function startRun(options: RunOptions): RunHandle {
     launched = target;
     early?.(target);
 
-    await letTargetRun(target, script, cwd, () => target.kill('SIGKILL'));
+    await awaitAgentReady(target, script, cwd, () => target.kill('SIGKILL'));
 
     const exit = await target.exited;
     const agentReport = target.latestReport();
@@ -196,18 +195,12 @@ export function startRun(options: RunOptions): RunHandle {
 }
 
 /**
- * Connects to the launched target's inspector and lets the script start (the agent is in place and waiting). On
- * failure, `kill` ends the target and the error says why, with the last line it wrote to stderr.
+ * Waits until the launched target's agent is in place (the script runs from then on). On failure, `kill` ends the
+ * target and the error says why, with the last line it wrote to stderr.
  */
-export async function letTargetRun(target: LaunchedTarget, script: string, cwd: string, kill: () => void): Promise<void> {
+export async function awaitAgentReady(target: LaunchedTarget, script: string, cwd: string, kill: () => void): Promise<void> {
   try {
-    const { url } = await target.ready;
-    if (!url) return; // the probe engine: no inspector, nothing waits
-    const session = await InspectorSession.connect(url);
-    await session.runIfWaitingForDebugger();
-    // The agent works through its own in-process sessions; the websocket is not needed while the script runs.
-    await session.close();
-    target.goAhead();
+    await target.ready;
   } catch (err) {
     kill();
     const exit = await target.exited;
@@ -221,13 +214,13 @@ export async function letTargetRun(target: LaunchedTarget, script: string, cwd: 
   }
 }
 
-/** Flags that would pause the script for a debugger: lineprof is that debugger, and nobody would resume it. */
+/** Flags that would pause the script for a debugger: none comes (lineprof works in-process), so nobody would resume it. */
 export function checkNodeArgs(nodeArgs: string[], env: NodeJS.ProcessEnv): void {
   const fromOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
   const pausing = [...nodeArgs, ...fromOptions].find((a) => /^--(inspect-brk|inspect-wait|debug-brk)(=|$)/.test(a));
   if (pausing) {
     const where = nodeArgs.includes(pausing) ? '--node-arg' : 'NODE_OPTIONS';
-    throw new UsageError(`${where} ${pausing}: lineprof runs the inspector itself and the script would wait forever; drop it`);
+    throw new UsageError(`${where} ${pausing}: the script would wait for a debugger, and lineprof attaches none; drop it`);
   }
   const notRunning = nodeArgs.find((a) => /^(-c|--check|-e|--eval|-p|--print|--test|-i|--interactive)(=|$)/.test(a));
   if (notRunning) throw new UsageError(`--node-arg ${notRunning}: node would not run the script; drop it`);

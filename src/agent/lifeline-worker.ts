@@ -1,10 +1,9 @@
 /**
  * A worker thread in the launched script that reads the lifeline from the controller. It is a thread of its own so
- * that the lifeline works while the program's thread cannot run JavaScript callbacks: busy in a synchronous loop, or
- * waiting for the debugger at start (breakpoint engine). What it must do on that thread it asks through the
- * inspector (`Session.connectToMainThread`), whose messages are handled between any two JavaScript instructions.
+ * that the lifeline works while the program's thread cannot run JavaScript callbacks (busy in a synchronous loop).
+ * What it must do on that thread it asks through the inspector (`Session.connectToMainThread`), whose messages are
+ * handled between any two JavaScript instructions.
  *
- * - The go-ahead byte sets a flag the program's thread waits on.
  * - A stop byte (the user's Ctrl-C or SIGTERM reached lineprof) runs the preload's stop function there: the final
  *   report, then the signal as node would act on it. A second Ctrl-C ends the program, after the report.
  * - End of file: the controller is gone (killed). The program is ended with SIGTERM, and SIGKILL if it is still there
@@ -17,7 +16,7 @@ import { LIFELINE, STOP_KEY } from '../wire/run-protocol';
 
 export interface LifelineWorkerData {
   fd: number;
-  /** [0] is set to 1 once the worker reads the lifeline, [1] once the go-ahead came. */
+  /** [0] is set to 1 once the worker reads the lifeline. */
   flags: SharedArrayBuffer;
 }
 
@@ -58,19 +57,14 @@ function main(): void {
   const lifeline = new net.Socket({ fd, readable: true, writable: false });
   lifeline.on('data', (chunk: Buffer) => {
     for (const byte of chunk.toString('latin1')) {
-      if (byte === LIFELINE.goAhead) {
-        Atomics.store(flag, 1, 1);
-        Atomics.notify(flag, 1);
-      } else if (STOP_BYTES[byte]) {
-        stop(STOP_BYTES[byte]!);
-      }
+      if (STOP_BYTES[byte]) stop(STOP_BYTES[byte]!);
     }
   });
   let orphan = false;
   const orphaned = (): void => {
     if (orphan) return;
     orphan = true;
-    // Ended as by SIGTERM (a program with a handler cleans up), even while waiting for the go-ahead or busy.
+    // Ended as by SIGTERM (a program with a handler cleans up), even while busy.
     stop('SIGTERM');
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), ORPHAN_GRACE_MS);
   };

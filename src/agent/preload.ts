@@ -1,14 +1,13 @@
 /**
- * Loaded with `node --require` by `lineprof run`, before the user's script. It starts the agent, opens the inspector
- * on a free loopback port, tells the controller the address through the channel descriptor, and waits for the
- * controller's go-ahead (Runtime.runIfWaitingForDebugger) before the script runs.
+ * Loaded with `node --require` by `lineprof run` and `usage`, before the user's script. It starts the lifeline worker
+ * and the agent (probes or breakpoints, both in-process: no TCP inspector is opened), and tells the controller it is
+ * ready through the channel descriptor.
  *
- * The final report is written to the channel synchronously: at exit, and on SIGINT/SIGTERM/SIGHUP when the program
+ * The final report is saved synchronously: at exit, and on SIGINT/SIGTERM/SIGHUP when the program
  * has no handler of its own (the signal is then raised again, so the program ends exactly as it would have). The
  * controller's stop requests come through the lifeline worker, which reaches this thread also while it is busy.
  */
 import * as fs from 'node:fs';
-import * as inspector from 'node:inspector';
 import * as path from 'node:path';
 import { isMainThread, Worker } from 'node:worker_threads';
 import type { AgentMessage, AgentReport, PreloadConfig } from '../wire/agent-report';
@@ -49,17 +48,15 @@ const WORKER_START_TIMEOUT_MS = 2000;
 /**
  * The lifeline worker (lifeline-worker.ts) reads the controller's pipe on a thread of its own; it is connected
  * before the script starts, so that a controller killed at any moment ends the program. Unref'd: it must not keep the
- * program alive. Returns the flags it sets.
+ * program alive.
  */
-function startLifeline(fd: number): Int32Array {
-  const flags = new SharedArrayBuffer(8);
+function startLifeline(fd: number): void {
+  const flags = new SharedArrayBuffer(4);
   const workerData: LifelineWorkerData = { fd, flags };
   const worker = new Worker(path.join(__dirname, 'lifeline-worker.js'), { workerData, stdout: false, stderr: false, execArgv: [], env: {} });
   worker.unref();
   worker.on('error', () => undefined);
-  const view = new Int32Array(flags);
-  Atomics.wait(view, 0, 0, WORKER_START_TIMEOUT_MS);
-  return view;
+  Atomics.wait(new Int32Array(flags), 0, 0, WORKER_START_TIMEOUT_MS);
 }
 
 /**
@@ -90,20 +87,9 @@ function startSampler(intervalMs: number, fd: number): () => void {
   };
 }
 
-const GO_AHEAD_TIMEOUT_MS = 10_000;
 /** How old the latest report may be when the program dies without its exit handlers. */
 const SNAPSHOT_EVERY_MS = 1000;
 
-/**
- * Waits (blocking) for the controller's go-ahead, which it sends once its websocket session is closed: the session's
- * teardown then runs here, before the script, instead of at an interrupt in the middle of a profiled line (where its
- * allocations would be charged to that line). The wait is a loop of short sleeps so that the inspector's messages
- * are handled in it. The lifeline worker also sets the flag when the controller is gone, and is ending the program.
- */
-function awaitGoAhead(flags: Int32Array): void {
-  const deadline = Date.now() + GO_AHEAD_TIMEOUT_MS;
-  while (Atomics.load(flags, 1) === 0 && Date.now() < deadline) Atomics.wait(flags, 1, 0, 1);
-}
 
 function main(): void {
   // Node 20 runs --require preloads on its module loader thread too: the agent belongs to the program's thread.
@@ -149,32 +135,24 @@ function main(): void {
   }
   process.on('exit', finish);
   // After the stop function is in place: a stop byte may already be waiting on the lifeline.
-  const lifeline = startLifeline(config.lifelineFd);
+  startLifeline(config.lifelineFd);
 
   if (config.engine === 'probes' && config.mode !== 'spans') {
     // No inspector: the probes are in the code, and nothing waits for a debugger.
     const agent = new ProbeAgent(config);
     agent.start();
     leaveEsmRegistration(() => agent.registerEsmHook());
-    send(config.channelFd, { type: 'ready', url: '', pid: process.pid });
+    send(config.channelFd, { type: 'ready', pid: process.pid });
     report = (final) => agent.report(final);
     // A recent report where a fatal end (out of memory, abort, SIGKILL) cannot destroy it: the controller keeps the
     // latest. Taken between the program's tasks; the probe engine's snapshot belongs to no line.
     setInterval(() => saveReport(config.reportFile, agent.report(false)), SNAPSHOT_EVERY_MS).unref();
   } else {
+    // The breakpoints are set through the agent's own in-process sessions, before the script runs: no TCP inspector
+    // is opened (anyone on the machine could reach one), and nothing waits for a debugger.
     const agent = new Agent(config);
     agent.start();
-    let url = inspector.url();
-    if (!url) {
-      inspector.open(0, '127.0.0.1', false);
-      url = inspector.url();
-    }
-    send(config.channelFd, { type: 'ready', url: url ?? '', pid: process.pid });
-    inspector.waitForDebugger();
-    awaitGoAhead(lifeline);
-    // The inspector port stays open on 127.0.0.1 (a random port and an unguessable path), as with node --inspect:
-    // closing it here, while the controller disconnects, was followed once by a crash of the program (SIGSEGV) in
-    // CI, and a profiler must not do that.
+    send(config.channelFd, { type: 'ready', pid: process.pid });
     report = (final) => agent.report(final);
   }
   if (config.samplerIntervalMs) stopSampler = startSampler(config.samplerIntervalMs, config.channelFd);

@@ -1,7 +1,7 @@
 /**
- * The controller's inspector session over the websocket (chrome-remote-interface). In launch mode it only gives the
- * go-ahead: the per-hit work happens inside the target, because a pause driven over the websocket costs ~44 ms here
- * (DESIGN.md §4) against ~30 µs for a condition evaluated in place.
+ * The controller's inspector session over the websocket (chrome-remote-interface), for `attach` and `usage` of a
+ * running process (launch mode opens none). The per-hit work happens inside the target, because a pause driven over
+ * the websocket costs ~44 ms here (DESIGN.md §4) against ~30 µs for a condition evaluated in place.
  */
 import CDP from 'chrome-remote-interface';
 import { TargetError } from '../errors';
@@ -79,11 +79,6 @@ export class InspectorSession {
   /** Called once if the target goes away (it exited, or closed the connection). */
   onDisconnect(listener: () => void): void {
     this.client.on('disconnect', listener);
-  }
-
-  /** Lets a target started to wait for its debugger (the agent's waitForDebugger) run its program. */
-  async runIfWaitingForDebugger(): Promise<void> {
-    await this.client.Runtime.runIfWaitingForDebugger();
   }
 
   async close(): Promise<void> {

@@ -74,15 +74,13 @@ export type { TargetExit } from '../core/exit-status';
 
 export interface LaunchedTarget {
   child: ChildProcess;
-  /** Resolves with the inspector address once the agent is in place and waiting. */
-  ready: Promise<{ url: string; pid: number }>;
+  /** Resolves once the agent is in place (the script runs from then on). */
+  ready: Promise<{ pid: number }>;
   exited: Promise<TargetExit>;
   /** The latest report the agent sent (the final one, once the target has exited normally). */
   latestReport(): AgentReport | undefined;
   /** Tail of what the child wrote to stderr, for error messages. */
   stderrTail(): string;
-  /** Lets the script start: call once the controller's inspector session is closed (see preload.ts). */
-  goAhead(): void;
   /**
    * Asks the script to stop as the signal would, after its final report; 'end' ends it now, after the report. Goes
    * through the lifeline, so it works while the script is busy in synchronous code (see lifeline-worker.ts).
@@ -130,9 +128,9 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   });
   child.stderr!.pipe(new InspectorNoticeFilter()).pipe(options.stderr ?? process.stderr, { end: false });
 
-  let resolveReady!: (value: { url: string; pid: number }) => void;
+  let resolveReady!: (value: { pid: number }) => void;
   let rejectReady!: (err: Error) => void;
-  const ready = new Promise<{ url: string; pid: number }>((resolve, reject) => {
+  const ready = new Promise<{ pid: number }>((resolve, reject) => {
     resolveReady = resolve;
     rejectReady = reject;
   });
@@ -142,7 +140,7 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   readMessages(child.stdio[CHANNEL_FD] as Readable, (message) => {
     if (message.type === 'ready') {
       clearTimeout(readyTimer);
-      resolveReady({ url: message.url, pid: message.pid });
+      resolveReady({ pid: message.pid });
     } else if (message.type === 'sample') {
       options.sampler?.onSample(message.sample);
     }
@@ -195,7 +193,6 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
     exited,
     latestReport: () => report,
     stderrTail: () => tail,
-    goAhead: () => write(LIFELINE.goAhead),
     interrupt: (what) => write(LIFELINE[what]),
     kill: (signal) => {
       if (running()) child.kill(signal);

@@ -15,7 +15,7 @@ import { InspectorSession } from '../inspector/session';
 import { VERSION } from '../version';
 import type { HeapSample } from '../wire/agent-report';
 import type { AgentReport } from '../wire/agent-report';
-import { checkLineSelector, checkNodeArgs, checkSyntax, letTargetRun, resolveScript, withTypeScriptLoader } from '../run';
+import { checkLineSelector, checkNodeArgs, checkSyntax, awaitAgentReady, resolveScript, withTypeScriptLoader } from '../run';
 import type { SelectionSpec } from '../selection/selectors';
 import { resolveEndpoint } from '../target/endpoint';
 import { remoteSelection } from '../attach';
@@ -136,7 +136,7 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
   let endedBy: UsageResult['endedBy'] = 'exit';
   const done = (async (): Promise<UsageResult> => {
     const startedAt = new Date();
-    await letTargetRun(target, script, cwd, () => kill('SIGKILL'));
+    await awaitAgentReady(target, script, cwd, () => kill('SIGKILL'));
     const timer =
       options.timeoutSeconds !== undefined
         ? setTimeout(() => {

@@ -116,7 +116,7 @@ export interface AgentReport {
 }
 
 export type AgentMessage =
-  | { type: 'ready'; url: string; pid: number }
+  | { type: 'ready'; pid: number }
   | { type: 'sample'; sample: HeapSample };
 
 /** One call of a marked function seen by its entry and exit (`lineprof usage`); times are epoch milliseconds. */

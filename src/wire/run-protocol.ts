@@ -6,8 +6,6 @@
 
 /** One byte each on the lifeline. Its end of file means the controller is gone. */
 export const LIFELINE = {
-  /** The controller's inspector session is closed: the script may start (breakpoint engine). */
-  goAhead: 'g',
   /** Stop as the signal would (the program's own handler, if it has one, decides), after the final report. */
   SIGINT: 'i',
   SIGTERM: 't',

@@ -123,7 +123,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 test('a node flag that would pause the script for a debugger is refused before it starts', async () => {
   const r = await runCli(['run', '--node-arg=--inspect-brk', 'fixtures/allocate.js']);
   assert.equal(r.code, 2);
-  assert.match(oneLineError(r.stderr), /--inspect-brk: lineprof runs the inspector itself/);
+  assert.match(oneLineError(r.stderr), /--inspect-brk: the script would wait for a debugger, and lineprof attaches none/);
   assert.equal(r.stdout, '');
 });
 

@@ -162,7 +162,10 @@ test('an arrow with an expression body takes probes in front of its body (LiveEd
 });
 
 test('calls that throw out of a marked function (through a finally, or from a throw statement) end there, without a catch to say so', { skip: !HAS_LIVE_EDIT }, async () => {
-  const server = await startServer({ inspect: true, script: path.join('targets', 'throw-server.js') });
+  // Without optimizing compilers: what this test is about is where the calls end. At node's default tier, from Node
+  // 22 the first calls of the edited code put what V8 makes for them in old space, in their lines (+582,608 B over
+  // the array line's 50 calls once on Node 24, on a loaded machine; docs/limitations.md, first-call costs).
+  const server = await startServer({ inspect: true, script: path.join('targets', 'throw-server.js'), nodeArgs: ['--no-opt', '--no-maglev', '--no-sparkplug'] });
   try {
     let inside!: () => void;
     const ready = new Promise<void>((resolve) => (inside = resolve));
