@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { TargetError, UsageError } from './errors';
 import { debug } from './debug';
-import { InspectorSession } from './inspector/session';
+import { FIRST_ANSWER_MS, InspectorSession } from './inspector/session';
 import { buildFunctionProfiles, timelineOf } from './model/result';
 import { SCHEMA_VERSION } from './model/types';
 import type { ProfileResult } from './model/types';
@@ -108,24 +108,27 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
   let heapUsed = 0;
   let attached = false;
   let leaseWarning: string | undefined;
-  await session.addBinding(PROGRESS_BINDING, (payload) => {
-    try {
-      const message = JSON.parse(payload) as ProgressMessage;
-      calls = message.calls;
-      hits = message.hits;
-      heapUsed = message.heapUsed;
-      if (message.report) lastReport = fresh = message.report;
-      if (message.exiting) targetGone = exiting = true;
-    } catch {
-      // not ours
-    }
-  });
   const progress: ProgressChannel = {
     binding: PROGRESS_BINDING,
     everyMs: POLL_MS,
     reportEvery: options.liveReports ? 1 : 4,
   };
+  // False once the target has not answered in time: nothing more is asked of it on the way out.
+  let answering = true;
   try {
+    // The first request: a target that does not answer it soon is given up (FIRST_ANSWER_MS).
+    await session.addBinding(PROGRESS_BINDING, (payload) => {
+      try {
+        const message = JSON.parse(payload) as ProgressMessage;
+        calls = message.calls;
+        hits = message.hits;
+        heapUsed = message.heapUsed;
+        if (message.report) lastReport = fresh = message.report;
+        if (message.exiting) targetGone = exiting = true;
+      } catch {
+        // not ours
+      }
+    }, FIRST_ANSWER_MS);
     try {
       agent = await RemoteAgent.load(session);
       const lease: LeaseTerms = { closeInspector: endpoint.openedByUs === true };
@@ -188,14 +191,17 @@ export async function attachProfile(options: AttachOptions): Promise<AttachOutco
     const end: AttachEnd = lost ? 'connection-lost' : targetGone ? 'target-exit' : ended;
     if (lost) mapped.warnings.push('the connection to the target was lost: the figures are those of its last report (the target puts its scripts back by itself)');
     return { result: toResult(mapped, endpoint.label, startedAt, end), ended: end };
+  } catch (err) {
+    if (err instanceof TargetError && err.code === 'no-answer') answering = false;
+    throw err;
   } finally {
-    if (agent && !targetGone) {
+    if (agent && !targetGone && answering) {
       // lineprof is leaving on an error: take everything out of the target before closing (abort also takes the
       // agent's module out when nothing was attached).
       if (attached) await call('abort').catch(() => undefined);
       else await call('unload').catch(() => undefined);
     }
-    if (!targetGone) {
+    if (!targetGone && answering) {
       await session.removeBinding(PROGRESS_BINDING).catch(() => undefined);
       // An inspector lineprof opened (--pid) is closed again once this connection is gone (close waits for it).
       if (endpoint.openedByUs) {

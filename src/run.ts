@@ -208,6 +208,8 @@ export async function awaitAgentReady(target: LaunchedTarget, script: string, cw
       throw new TargetError(
         `${displayPath(script, cwd)} exited (${describeExit(exit)}) before it could be profiled` +
           lastLine(target.stderrTail()),
+        'target-exit',
+        exitStatus(exit),
       );
     }
     throw err;

@@ -156,6 +156,11 @@ export class Agent {
   }
 
   /** The figures so far. The final report closes open calls, so take it once, when profiling ends. */
+  /** Whether a hit is being recorded: a stop at an interrupt then waits (see preload.ts). */
+  busy(): boolean {
+    return this.recorder.inHit;
+  }
+
   report(final: boolean): AgentReport {
     if (this.finalReport) return this.finalReport;
     if (final) this.attributor.finish(this.recorder.readNow());

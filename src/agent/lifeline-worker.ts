@@ -13,6 +13,7 @@ import * as net from 'node:net';
 import { Session } from 'node:inspector';
 import { workerData } from 'node:worker_threads';
 import { LIFELINE, STOP_KEY } from '../wire/run-protocol';
+import type { StopAnswer } from '../wire/run-protocol';
 
 export interface LifelineWorkerData {
   fd: number;
@@ -24,6 +25,9 @@ export interface LifelineWorkerData {
 const ORPHAN_GRACE_MS = 3000;
 /** How long the program's thread may take to answer a stop before the signal is sent to it directly. */
 const STOP_ANSWER_MS = 2000;
+/** How long the end (second Ctrl-C) waits for the final report before SIGKILL. */
+const END_ANSWER_MS = 5000;
+const BUSY_RETRY_MS = 2;
 
 const STOP_BYTES: Record<string, string> = {
   [LIFELINE.SIGINT]: 'SIGINT',
@@ -36,23 +40,41 @@ function main(): void {
   const { fd, flags } = workerData as LifelineWorkerData;
   const flag = new Int32Array(flags);
   let session: Session | undefined;
-  const stop = (what: string): void => {
-    // The program's thread may be blocked where the inspector cannot reach it (in native code): if it has not
-    // answered after a while, the signal goes to the process itself, as it would without lineprof. (A thread that
-    // answered has acted: its own handler runs, or it is ending.)
-    const signal = what === 'end' ? 'SIGKILL' : (what as NodeJS.Signals);
-    const fallback = setTimeout(() => process.kill(process.pid, signal), what === 'end' ? 1000 : STOP_ANSWER_MS);
+  const post = (expression: string, then: (answer: StopAnswer | undefined) => void): void => {
     try {
       if (!session) {
         session = new Session();
         session.connectToMainThread();
       }
-      const expression = `globalThis[Symbol.for(${JSON.stringify(STOP_KEY)})]?.(${JSON.stringify(what)})`;
-      session.post('Runtime.evaluate', { expression }, () => clearTimeout(fallback));
+      session.post('Runtime.evaluate', { expression, returnByValue: true }, (err, result) => {
+        then(err ? undefined : ((result as { result?: { value?: StopAnswer } }).result?.value ?? undefined));
+      });
     } catch {
-      // No inspector session: the fallback sends the signal.
+      then(undefined);
     }
   };
+
+  /**
+   * Runs the stop function on the program's thread. `orphaned`: lineprof is gone, so a program that handles SIGTERM
+   * itself is sent one (nobody else will).
+   */
+  const stop = (what: string, orphaned = false): void => {
+    // The program's thread may be blocked where the inspector cannot reach it (in native code): if it has not
+    // answered after a while, the signal goes to the process itself. The end (a second Ctrl-C) is SIGKILL, once the
+    // report has had time to be written.
+    const signal = what === 'end' ? 'SIGKILL' : (what as NodeJS.Signals);
+    const fallback = setTimeout(() => process.kill(process.pid, signal), what === 'end' ? END_ANSWER_MS : STOP_ANSWER_MS);
+    const expression = `globalThis[Symbol.for(${JSON.stringify(STOP_KEY)})]?.(${JSON.stringify(what)})`;
+    const ask = (): void =>
+      post(expression, (answer) => {
+        // lineprof's own code was running at that interrupt (a flush, a hit, a report): again, in a moment.
+        if (answer === 'busy') return void setTimeout(ask, BUSY_RETRY_MS);
+        clearTimeout(fallback);
+        if (answer === 'handled' && orphaned) process.kill(process.pid, signal);
+      });
+    ask();
+  };
+
 
   const lifeline = new net.Socket({ fd, readable: true, writable: false });
   lifeline.on('data', (chunk: Buffer) => {
@@ -65,7 +87,7 @@ function main(): void {
     if (orphan) return;
     orphan = true;
     // Ended as by SIGTERM (a program with a handler cleans up), even while busy.
-    stop('SIGTERM');
+    stop('SIGTERM', true);
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), ORPHAN_GRACE_MS);
   };
   lifeline.on('end', orphaned);

@@ -17,7 +17,7 @@ import { ProbeAgent } from './probes/probe-agent';
 import type { SamplerWorkerData } from './sampler-worker';
 import type { LifelineWorkerData } from './lifeline-worker';
 import { STOP_KEY } from '../wire/run-protocol';
-import type { StopSignal } from '../wire/run-protocol';
+import type { StopAnswer, StopSignal } from '../wire/run-protocol';
 
 const ENV_KEY = 'LINEPROF_AGENT';
 
@@ -104,6 +104,9 @@ function main(): void {
   // A stop can come twice at once (the signal itself, and the lifeline at an interrupt during the first's report):
   // the first one to start finishing ends the program, later ones return.
   let finishing = false;
+  // The engine, or lineprof's own report, in progress: a stop at an interrupt then would read half-made figures.
+  let busy = (): boolean => false;
+  let reporting = false;
   const finish = (): void => {
     if (finishing) return;
     finishing = true;
@@ -111,25 +114,28 @@ function main(): void {
     stopSampler();
   };
   const signalHandlers = new Map<StopSignal, () => void>();
-  /** Ends the program as the signal would once the report is sent, unless the program handles the signal itself. */
-  const stopBy = (signal: StopSignal): void => {
-    // The program handles this signal itself; if it exits, the exit handler sends the report.
-    if (process.listenerCount(signal) > 1 || finishing) return;
+  /** Ends the program as the signal would once the report is saved, unless the program handles the signal itself. */
+  const stopBy = (signal: StopSignal): StopAnswer => {
+    // The program handles this signal itself; if it exits, the exit handler saves the report.
+    if (process.listenerCount(signal) > 1) return 'handled';
+    if (finishing) return 'done';
     finish();
     process.removeListener(signal, signalHandlers.get(signal)!);
     process.kill(process.pid, signal);
+    return 'done';
   };
   // What the lifeline worker runs on this thread (at an interrupt, so also while the program is busy).
   Object.defineProperty(globalThis, Symbol.for(STOP_KEY), {
-    value: (what: StopSignal | 'end'): void => {
+    value: (what: StopSignal | 'end'): StopAnswer => {
+      if (busy() || reporting) return 'busy';
       if (what !== 'end') return stopBy(what);
-      if (finishing) return; // the worker's SIGKILL follows if this does not end
-      finish();
+      if (!finishing) finish();
       process.kill(process.pid, 'SIGKILL');
+      return 'done';
     },
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => stopBy(signal);
+    const onSignal = (): void => void stopBy(signal);
     signalHandlers.set(signal, onSignal);
     process.on(signal, onSignal);
   }
@@ -144,9 +150,17 @@ function main(): void {
     leaveEsmRegistration(() => agent.registerEsmHook());
     send(config.channelFd, { type: 'ready', pid: process.pid });
     report = (final) => agent.report(final);
+    busy = () => agent.busy();
     // A recent report where a fatal end (out of memory, abort, SIGKILL) cannot destroy it: the controller keeps the
     // latest. Taken between the program's tasks; the probe engine's snapshot belongs to no line.
-    setInterval(() => saveReport(config.reportFile, agent.report(false)), SNAPSHOT_EVERY_MS).unref();
+    setInterval(() => {
+      reporting = true;
+      try {
+        saveReport(config.reportFile, agent.report(false));
+      } finally {
+        reporting = false;
+      }
+    }, SNAPSHOT_EVERY_MS).unref();
   } else {
     // The breakpoints are set through the agent's own in-process sessions, before the script runs: no TCP inspector
     // is opened (anyone on the machine could reach one), and nothing waits for a debugger.
@@ -154,6 +168,7 @@ function main(): void {
     agent.start();
     send(config.channelFd, { type: 'ready', pid: process.pid });
     report = (final) => agent.report(final);
+    busy = () => agent.busy();
   }
   if (config.samplerIntervalMs) stopSampler = startSampler(config.samplerIntervalMs, config.channelFd);
 }

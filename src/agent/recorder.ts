@@ -283,8 +283,23 @@ export class Recorder {
     this.calibrating.add(id);
   }
 
+  /**
+   * True while a hit is being recorded: a stop request that the inspector runs at an interrupt (the lifeline worker)
+   * must not read the figures half-way through one.
+   */
+  inHit = false;
+
   /** The breakpoint condition's entry point. Never throws; always returns false so the target never pauses. */
   hit(id: number, calibration: number): boolean {
+    this.inHit = true;
+    try {
+      return this.record(id, calibration);
+    } finally {
+      this.inHit = false;
+    }
+  }
+
+  private record(id: number, calibration: number): boolean {
     const start = this.readUsed();
     const startExternal = this.stats[this.external]!;
     const oldStart = this.readOldSpace();

@@ -3,10 +3,9 @@ import type { RunHandle } from '../run';
 
 /**
  * The first Ctrl-C stops the script as node would, after its final report, also while it is busy in synchronous
- * code (the agent is asked through the lifeline). In a terminal the script gets the SIGINT too (same process group);
- * a SIGINT sent to lineprof alone is also forwarded if the script is still running shortly after, for a script with
- * a handler of its own. The second Ctrl-C ends the script, after its report; a third kills it (SIGKILL). SIGTERM and
- * SIGHUP are passed on at once.
+ * code (the agent is asked through the lifeline). A script with a SIGINT handler of its own gets the terminal's
+ * SIGINT itself (same process group) and decides; it is not sent a second one. The second Ctrl-C ends the script,
+ * after its report; a third kills it (SIGKILL). SIGTERM and SIGHUP are passed on at once.
  */
 export function forwardSignals(handle: Pick<RunHandle, 'kill' | 'interrupt'>): () => void {
   let interrupts = 0;
@@ -14,7 +13,6 @@ export function forwardSignals(handle: Pick<RunHandle, 'kill' | 'interrupt'>): (
     interrupts++;
     if (interrupts === 1) {
       handle.interrupt('SIGINT');
-      setTimeout(() => handle.kill('SIGINT'), 500).unref();
     } else if (interrupts === 2) {
       handle.interrupt('end');
     } else {

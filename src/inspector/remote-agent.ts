@@ -8,12 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TargetError } from '../errors';
 import { AGENT_MODULE_KEY, AGENT_SCRIPT_URL } from '../wire/attach-protocol';
+import { FIRST_ANSWER_MS } from './session';
 import type { InspectorSession } from './session';
 
 /** The bundle the build makes of src/agent/attached.ts (acorn and the rest inside it; node's built-ins are `require`d). */
 export const AGENT_BUNDLE = path.join(__dirname, '..', 'agent', 'attached.bundle.js');
 
-const FIRST_ANSWER_MS = 10_000;
 const AGENT_GONE = "lineprof's agent is no longer in the process";
 
 let bundleText: string | undefined;

@@ -33,14 +33,14 @@ export async function resolveEndpoint(request: EndpointRequest): Promise<Endpoin
   const address = request.address ?? DEFAULT_INSPECTOR;
   if (/^wss?:\/\//.test(address)) {
     const url = new URL(address);
-    checkLoopback(url.hostname, request.allowRemote);
+    checkLoopback(bare(url.hostname), request.allowRemote);
     return { url: address, label: address };
   }
   const { host, port } = parseHostPort(address);
   checkLoopback(host, request.allowRemote);
   const url = await discoverWebSocket(host, port);
   // The address is the inspector's to give: it must obey the same rule as the one the user gave.
-  checkLoopback(new URL(url).hostname, request.allowRemote);
+  checkLoopback(bare(new URL(url).hostname), request.allowRemote);
   return { url, label: `${host}:${port}` };
 }
 
@@ -51,7 +51,7 @@ export async function resolveEndpoint(request: EndpointRequest): Promise<Endpoin
 export async function endpointAnswers(endpoint: Endpoint): Promise<boolean> {
   try {
     const url = new URL(endpoint.url);
-    await httpGet(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 80), '/json/version', ANSWER_TIMEOUT_MS);
+    await httpGet(bare(url.hostname), Number(url.port || 80), '/json/version', ANSWER_TIMEOUT_MS);
     return true;
   } catch {
     return false;
@@ -65,6 +65,11 @@ export function parseHostPort(address: string): { host: string; port: number } {
     throw new UsageError(`not an inspector address: "${address}" (expected host:port, a port, or a ws:// URL)`);
   }
   return { host: m[1] || '127.0.0.1', port };
+}
+
+/** A URL's hostname without the brackets of an IPv6 address (`[::1]` → `::1`). */
+function bare(hostname: string): string {
+  return hostname.replace(/^\[|\]$/g, '');
 }
 
 function isLoopback(host: string): boolean {
@@ -207,7 +212,6 @@ export function isNodeProcess(pid: number): boolean {
 
 const NODE_BINARY_MARKERS = ['_debugProcess', 'Debugger listening on'];
 
-/** A process `lineprof run` started has its request in its initial environment (the agent deletes it only later). */
 /**
  * The host a process's inspector opens on (SIGUSR1), from its node flags: NODE_OPTIONS, then its command line (the
  * last `--inspect*[=| ][host:]port` wins, as in node). Undefined when it names none: node's default, 127.0.0.1. The
@@ -241,6 +245,7 @@ function inspectorHostOfPid(pid: number): string | undefined {
   }
 }
 
+/** A process `lineprof run` started has its request in its initial environment (the agent deletes it only later). */
 function runsUnderLineprof(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').some((v) => v.startsWith('LINEPROF_AGENT='));

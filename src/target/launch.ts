@@ -25,6 +25,7 @@ const LIFELINE_FD = 4;
 const READY_TIMEOUT_MS = 30_000;
 /** After the script's exit, how long its pipes must be silent before lineprof stops waiting for them to close. */
 const QUIET_AFTER_EXIT_MS = 250;
+const MAX_WAIT_AFTER_EXIT_MS = 2000;
 const PRELOAD = path.join(__dirname, '..', 'agent', 'preload.js');
 /** Registers the probe engine's ES module hook; last, after the user's loaders (see register-esm.ts). */
 const REGISTER_ESM = path.join(__dirname, '..', 'agent', 'probes', 'register-esm.js');
@@ -106,11 +107,17 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   const esm = probes ? ['--import', pathToFileURL(REGISTER_ESM).href] : [];
   const args = [...flags, ...options.nodeArgs, '--require', PRELOAD, ...esm, options.script, ...options.scriptArgs];
   debug('spawn %s %o', process.execPath, args);
-  const child = spawn(process.execPath, args, {
-    cwd: options.cwd,
-    env: { ...(options.env ?? process.env), LINEPROF_AGENT: JSON.stringify(config) },
-    stdio: ['inherit', options.stdout ? 'pipe' : 'inherit', 'pipe', 'pipe', 'pipe'],
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, args, {
+      cwd: options.cwd,
+      env: { ...(options.env ?? process.env), LINEPROF_AGENT: JSON.stringify(config) },
+      stdio: ['inherit', options.stdout ? 'pipe' : 'inherit', 'pipe', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    fs.rmSync(reportDir, { recursive: true, force: true });
+    throw new TargetError(`could not start node: ${(err as Error).message}`);
+  }
   if (options.stdout) child.stdout!.pipe(options.stdout, { end: false });
   let report: AgentReport | undefined;
   /** Takes the report the agent saved (once the script has ended) and removes lineprof's directory. */
@@ -166,11 +173,13 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
     // in the pipes, so lineprof reads until they go quiet and lets them go.
     child.on('close', settle);
     child.on('exit', (code, signal) => {
-      let quietSince = Date.now();
+      const exitedAt = Date.now();
+      let quietSince = exitedAt;
       const streams = [child.stdio[CHANNEL_FD], child.stderr, child.stdout].filter((s): s is Readable => s !== null) as Readable[];
       for (const stream of streams) stream.on('data', () => (quietSince = Date.now()));
       const poll = setInterval(() => {
-        if (Date.now() - quietSince < QUIET_AFTER_EXIT_MS) return;
+        // Quiet, or (a process left behind that keeps writing) long enough: the script's own writes are all read.
+        if (Date.now() - quietSince < QUIET_AFTER_EXIT_MS && Date.now() - exitedAt < MAX_WAIT_AFTER_EXIT_MS) return;
         clearInterval(poll);
         for (const stream of streams) stream.destroy();
         (child.stdio[LIFELINE_FD] as NodeJS.WritableStream & { destroy(): void } | null)?.destroy();

@@ -142,6 +142,8 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
         ? setTimeout(() => {
             endedBy = 'timeout';
             warnings.push(`sampling stopped after the ${options.timeoutSeconds} s timeout; the script was ended (SIGTERM)`);
+            // Through the lifeline too: a script busy in synchronous code ends as well.
+            target.interrupt('SIGTERM');
             kill('SIGTERM');
           }, options.timeoutSeconds * 1000)
         : undefined;

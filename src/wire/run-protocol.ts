@@ -18,3 +18,10 @@ export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
 /** `globalThis[Symbol.for(STOP_KEY)](what)` on the program's thread: what the lifeline worker calls there. */
 export const STOP_KEY = 'lineprof.stop';
+
+/**
+ * What the stop function did: `done` (the report is saved; the program is ending), `handled` (the program has a
+ * handler of its own for the signal: it decides), `busy` (lineprof's own code was running at that interrupt: ask
+ * again in a moment).
+ */
+export type StopAnswer = 'done' | 'handled' | 'busy';

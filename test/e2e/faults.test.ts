@@ -4,7 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as os from 'node:os';
@@ -339,3 +341,53 @@ for (const engine of ['probes', 'breakpoints']) {
     }
   });
 }
+
+/** A server that takes the websocket handshake and then never says anything: a stuck or foreign endpoint. */
+async function silentWebSocketServer(): Promise<{ port: number; close(): void }> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    socket.once('data', (head: Buffer) => {
+      const key = /Sec-WebSocket-Key: (\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
+      const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test('attach to a websocket that never answers: lineprof gives up after 10 s with one line, exit 1', { timeout: 60_000 }, async () => {
+  const silent = await silentWebSocketServer();
+  try {
+    const started = Date.now();
+    const r = await runCli(['attach', `ws://127.0.0.1:${silent.port}/x`, '--no-live']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^lineprof: the inspector at ws:\/\/127\.0\.0\.1:\d+\/x did not answer within 10 s/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(Date.now() - started < 30_000);
+  } finally {
+    silent.close();
+  }
+});
+
+test('the address an inspector\'s /json/list gives obeys the loopback rule too: a remote one is refused, exit 2', TIMEOUT, async () => {
+  const server = http.createServer((_req, res) => {
+    res.end(JSON.stringify([{ webSocketDebuggerUrl: 'ws://10.1.2.3:9229/forged' }]));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const r = await runCli(['attach', `127.0.0.1:${(server.address() as net.AddressInfo).port}`, '--no-live']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^lineprof: 10\.1\.2\.3 is not a loopback address/);
+  } finally {
+    server.close();
+  }
+});

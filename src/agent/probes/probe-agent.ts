@@ -266,6 +266,11 @@ export class ProbeAgent {
   }
 
   /** The figures so far. The final report closes open calls, so take it once, when profiling ends. */
+  /** Whether the runtime is in its own code (a flush): a stop at an interrupt then waits (see preload.ts). */
+  busy(): boolean {
+    return this.runtime.inOwnCode;
+  }
+
   report(final: boolean): AgentReport {
     if (this.finalReport) return this.finalReport;
     this.runtime.snapshot();

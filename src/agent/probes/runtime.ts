@@ -224,8 +224,20 @@ export class ProbeRuntime {
     this.rebase();
   }
 
+  /** True while the runtime hands its log to the sink (see Recorder.inHit). */
+  inOwnCode = false;
+
   /** After the closing reading: collections since the last check, a flush if the log is full, a fresh reading. */
   private slow(): void {
+    this.inOwnCode = true;
+    try {
+      this.slowPath();
+    } finally {
+      this.inOwnCode = false;
+    }
+  }
+
+  private slowPath(): void {
     const state = this.state;
     state[5]!++;
     const last = (state[0]! - RECORD_INTS) >> 1;
