@@ -238,10 +238,12 @@ test('host:port of a running server: heap samples, the marked handler\'s calls a
     // Each request's handler keeps 160,048 B (an array of 20,000 numbers) until a GC: within 64 KiB either way, and a
     // span's figures are the heap's used size, not calibrated: on Node 20, where old space is counted by allocation
     // buffer, a buffer of up to 256 KiB taken for the compiled conditions may land in one (seen: +267,712 B).
-    for (const s of spans) {
-      const kept = s.heapEnd! - s.heapStart;
-      assert.ok(s.end !== null && kept >= 160_048 - 65_536 && kept <= 160_048 + 65_536 + 256 * 1024, `span ${kept} B`);
-    }
+    // A span has no GC accounting (docs/limitations.md): one during which V8 swept or collected old space shows
+    // that too (seen: -92,256 B on Node 24, the young generation notwithstanding). Four of the five must be clean.
+    const kept = spans.map((s) => s.heapEnd! - s.heapStart);
+    assert.ok(spans.every((s) => s.end !== null), 'every span has ended');
+    const clean = kept.filter((k) => k >= 160_048 - 65_536 && k <= 160_048 + 65_536 + 256 * 1024);
+    assert.ok(clean.length >= 4, `spans ${kept.join(', ')} B`);
     const session = await InspectorSession.connect(server.ws!);
     try {
       assert.equal(await session.evaluate<string>("typeof globalThis.__lineprof + typeof globalThis.__lineprofBreak + typeof globalThis[Symbol.for('lineprof.attachedAgent')]"), 'undefinedundefinedundefined');
