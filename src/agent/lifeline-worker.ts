@@ -29,12 +29,8 @@ const STOP_ANSWER_MS = 2000;
 const END_ANSWER_MS = 5000;
 const BUSY_RETRY_MS = 2;
 
-const STOP_BYTES: Record<string, string> = {
-  [LIFELINE.SIGINT]: 'SIGINT',
-  [LIFELINE.SIGTERM]: 'SIGTERM',
-  [LIFELINE.SIGHUP]: 'SIGHUP',
-  [LIFELINE.end]: 'end',
-};
+/** What each byte asks for: the lifeline table read backwards. */
+const STOP_BYTES: Record<string, string> = Object.fromEntries(Object.entries(LIFELINE).map(([what, byte]) => [byte, what]));
 
 function main(): void {
   const { fd, flags } = workerData as LifelineWorkerData;

@@ -99,18 +99,26 @@ function main(): void {
   // Child processes of the program inherit the environment: they must not start an agent of their own.
   delete process.env[ENV_KEY];
   const config = JSON.parse(raw) as PreloadConfig;
-  let report: ((final: boolean) => AgentReport) | undefined;
+  let agent: ProbeAgent | Agent | undefined;
   let stopSampler = (): void => undefined;
   // A stop can come twice at once (the signal itself, and the lifeline at an interrupt during the first's report):
   // the first one to start finishing ends the program, later ones return.
   let finishing = false;
-  // The engine, or lineprof's own report, in progress: a stop at an interrupt then would read half-made figures.
-  let busy = (): boolean => false;
+  // lineprof's own report in progress: a stop at an interrupt then would read half-made figures.
   let reporting = false;
+  const saveOwnReport = (final: boolean): void => {
+    if (!agent) return;
+    reporting = true;
+    try {
+      saveReport(config.reportFile, agent.report(final));
+    } finally {
+      reporting = false;
+    }
+  };
   const finish = (): void => {
     if (finishing) return;
     finishing = true;
-    if (report) saveReport(config.reportFile, report(true));
+    saveOwnReport(true);
     stopSampler();
   };
   const signalHandlers = new Map<StopSignal, () => void>();
@@ -127,9 +135,10 @@ function main(): void {
   // What the lifeline worker runs on this thread (at an interrupt, so also while the program is busy).
   Object.defineProperty(globalThis, Symbol.for(STOP_KEY), {
     value: (what: StopSignal | 'end'): StopAnswer => {
-      if (busy() || reporting) return 'busy';
+      // The engine in its own code (a flush, a hit), or a report being made.
+      if (agent?.busy() || reporting) return 'busy';
       if (what !== 'end') return stopBy(what);
-      if (!finishing) finish();
+      finish();
       process.kill(process.pid, 'SIGKILL');
       return 'done';
     },
@@ -143,33 +152,17 @@ function main(): void {
   // After the stop function is in place: a stop byte may already be waiting on the lifeline.
   startLifeline(config.lifelineFd);
 
-  if (config.engine === 'probes' && config.mode !== 'spans') {
-    // No inspector: the probes are in the code, and nothing waits for a debugger.
-    const agent = new ProbeAgent(config);
-    agent.start();
-    leaveEsmRegistration(() => agent.registerEsmHook());
-    send(config.channelFd, { type: 'ready', pid: process.pid });
-    report = (final) => agent.report(final);
-    busy = () => agent.busy();
-    // A recent report where a fatal end (out of memory, abort, SIGKILL) cannot destroy it: the controller keeps the
-    // latest. Taken between the program's tasks; the probe engine's snapshot belongs to no line.
-    setInterval(() => {
-      reporting = true;
-      try {
-        saveReport(config.reportFile, agent.report(false));
-      } finally {
-        reporting = false;
-      }
-    }, SNAPSHOT_EVERY_MS).unref();
-  } else {
-    // The breakpoints are set through the agent's own in-process sessions, before the script runs: no TCP inspector
-    // is opened (anyone on the machine could reach one), and nothing waits for a debugger.
-    const agent = new Agent(config);
-    agent.start();
-    send(config.channelFd, { type: 'ready', pid: process.pid });
-    report = (final) => agent.report(final);
-    busy = () => agent.busy();
-  }
+  // Both engines work in-process, before the script runs: no TCP inspector is opened (anyone on the machine could
+  // reach one), and nothing waits for a debugger.
+  const probes = config.engine === 'probes' && config.mode !== 'spans';
+  const started = probes ? new ProbeAgent(config) : new Agent(config);
+  started.start();
+  if (started instanceof ProbeAgent) leaveEsmRegistration(() => started.registerEsmHook());
+  agent = started;
+  send(config.channelFd, { type: 'ready', pid: process.pid });
+  // Probes: a recent report where a fatal end (out of memory, abort, SIGKILL) cannot destroy it. Taken between the
+  // program's tasks; the probe engine's snapshot belongs to no line.
+  if (probes) setInterval(() => saveOwnReport(false), SNAPSHOT_EVERY_MS).unref();
   if (config.samplerIntervalMs) stopSampler = startSampler(config.samplerIntervalMs, config.channelFd);
 }
 

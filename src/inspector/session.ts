@@ -26,21 +26,14 @@ export class InspectorSession {
 
   static async connect(url: string): Promise<InspectorSession> {
     debug('connecting to %s', url);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TargetError(`the inspector at ${url} did not answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
-        CONNECT_TIMEOUT_MS,
-      );
-    });
     try {
-      const client = await Promise.race([CDP({ target: url, local: true }), timeout]);
+      const client = await within(CDP({ target: url, local: true }), CONNECT_TIMEOUT_MS, () => {
+        return new TargetError(`the inspector at ${url} did not answer within ${CONNECT_TIMEOUT_MS / 1000} s`);
+      });
       return new InspectorSession(client, url);
     } catch (err) {
       if (err instanceof TargetError) throw err;
       throw new TargetError(`could not connect to the inspector at ${url}: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -74,18 +67,10 @@ export class InspectorSession {
   }
 
   /** The target's answer to a request, or a TargetError once it has not come within the time. */
-  private async answer<T>(request: Promise<T>, timeoutMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new TargetError(`the inspector at ${this.url} did not answer within ${timeoutMs / 1000} s: is the program stopped in a debugger?`, 'no-answer'));
-      }, timeoutMs);
+  private answer<T>(request: Promise<T>, timeoutMs: number): Promise<T> {
+    return within(request, timeoutMs, () => {
+      return new TargetError(`the inspector at ${this.url} did not answer within ${timeoutMs / 1000} s: is the program stopped in a debugger?`, 'no-answer');
     });
-    try {
-      return await Promise.race([request, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Called once if the target goes away (it exited, or closed the connection). */
@@ -115,4 +100,17 @@ export class InspectorSession {
     }
   }
 
+}
+
+/** The promise's value, or the error `late` makes once `ms` have passed without one. */
+async function within<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
