@@ -14,9 +14,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { runProfile } from '../src/run';
-import { attachProfile } from '../src/attach';
-import { sampleUsage } from '../src/usage/sample-usage';
+import { runProfile } from '../src/commands/run';
+import { attachProfile } from '../src/commands/attach';
+import { sampleUsage } from '../src/commands/usage';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const fixture = (name: string) => path.join(ROOT, 'fixtures', name);

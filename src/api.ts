@@ -20,7 +20,7 @@ import { formatBytes, parseBytes } from './report/format';
 import { separateUnmappedLines } from './sourcemap/apply';
 import { peakOf, usageSampleOf } from './usage/model';
 import type { UsagePeak, UsageSample } from './usage/model';
-import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from './usage/sample-usage';
+import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from './commands/usage';
 
 export interface MemoryUsageOptions {
   /** Seconds between samples (default 0.1, from 0.005). */

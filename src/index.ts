@@ -8,10 +8,13 @@
  * process.stdout.write(renderText(result, { unit: 'auto', precision: 2 }));
  * ```
  */
-export { runProfile, startRun, NOTHING_MARKED } from './run';
-export type { RunOptions, RunOutcome, RunHandle, ProfileOptions } from './run';
-export { attachProfile, listTarget } from './attach';
-export type { AttachOptions, AttachOutcome, AttachEnd, AttachProgress } from './attach';
+export { runProfile, startRun } from './commands/run';
+export type { RunOptions, RunOutcome, RunHandle } from './commands/run';
+export { NOTHING_MARKED } from './core/options';
+export type { ProfileOptions } from './core/options';
+export type { SessionControls } from './core/signal-policy';
+export { attachProfile, startAttach, listTarget } from './commands/attach';
+export type { AttachOptions, AttachOutcome, AttachEnd, AttachProgress, AttachHandle } from './commands/attach';
 export { renderText } from './report/text';
 export { renderJson, parseResultJson } from './report/json';
 export { formatBytes, BYTE_UNITS } from './report/format';
@@ -22,8 +25,8 @@ export type { ProfileResult, FunctionProfile, LineProfile } from './model/types'
 export { LineprofError, UsageError, TargetError, ResultFileError } from './errors';
 export { memoryUsage, profileLines, expectMemory } from './api';
 export type { MemoryUsage, MemoryUsageOptions, LineTable, MemoryExpectation } from './api';
-export { sampleUsage } from './usage/sample-usage';
-export type { UsageOptions, UsageHandle } from './usage/sample-usage';
+export { sampleUsage } from './commands/usage';
+export type { UsageOptions, UsageHandle } from './commands/usage';
 export { renderChart, renderCsv, summaryLine, parseUsageJson, USAGE_SCHEMA_VERSION } from './usage/model';
 export type { UsageResult, UsageSample, UsageSpan, UsagePeak } from './usage/model';
 export { plotDataOf } from './plot/data';

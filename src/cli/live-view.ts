@@ -2,7 +2,7 @@
  * What `lineprof attach` shows while it is attached. On a terminal: the line tables with running totals, redrawn in
  * place (at most every 250 ms, as progress arrives). Otherwise: one progress line on stderr at most every second.
  */
-import type { AttachProgress } from '../attach';
+import type { AttachProgress } from '../commands/attach';
 import { formatBytes } from '../report/format';
 import type { ByteFormat } from '../report/format';
 import { renderText } from '../report/text';

@@ -1,40 +1,14 @@
-/** What `run` and `usage` share about the script's signals and exit: one policy, one place. */
-import type { RunHandle } from '../run';
+/** Puts the session's signal policy (core/signal-policy.ts) on this process, for as long as the session runs. */
+import { signalPolicy } from '../core/signal-policy';
+import type { SessionControls } from '../core/signal-policy';
 
-/**
- * The first Ctrl-C stops the script as node would, after its final report, also while it is busy in synchronous
- * code (the agent is asked through the lifeline). A script with a SIGINT handler of its own gets the terminal's
- * SIGINT itself (same process group) and decides; it is not sent a second one. The second Ctrl-C ends the script,
- * after its report; a third kills it (SIGKILL). SIGTERM and SIGHUP are passed on at once.
- */
-export function forwardSignals(handle: Pick<RunHandle, 'kill' | 'interrupt'>): () => void {
-  let interrupts = 0;
-  const onInterrupt = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      handle.interrupt('SIGINT');
-    } else if (interrupts === 2) {
-      handle.interrupt('end');
-    } else {
-      handle.kill('SIGKILL');
-    }
-  };
-  const onTerm = (): void => {
-    handle.interrupt('SIGTERM');
-    handle.kill('SIGTERM');
-  };
-  const onHup = (): void => {
-    handle.interrupt('SIGHUP');
-    handle.kill('SIGHUP');
-  };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onTerm);
-  process.on('SIGHUP', onHup);
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export function onSignals(controls: SessionControls): () => void {
+  const policy = signalPolicy(controls);
+  const listeners = SIGNALS.map((signal) => [signal, () => policy(signal)] as const);
+  for (const [signal, listener] of listeners) process.on(signal, listener);
   return () => {
-    process.removeListener('SIGINT', onInterrupt);
-    process.removeListener('SIGTERM', onTerm);
-    process.removeListener('SIGHUP', onHup);
+    for (const [signal, listener] of listeners) process.removeListener(signal, listener);
   };
 }
-
-

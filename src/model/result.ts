@@ -2,7 +2,8 @@
  * From the agent's report to the user-facing model: every source line of each function, lines that never ran
  * included (blank in the table), and functions parsed more than once (the same file loaded twice) merged. Pure.
  */
-import type { FunctionProfile, LineProfile } from './types';
+import { SCHEMA_VERSION } from './types';
+import type { FunctionProfile, LineProfile, ProfileResult } from './types';
 import type { AgentFunctionReport, AgentReport, LineStats } from '../wire/agent-report';
 
 export function buildFunctionProfiles(report: AgentReport): FunctionProfile[] {
@@ -103,4 +104,62 @@ function engineOf(a: FunctionProfile, b: FunctionProfile): FunctionProfile['engi
 
 function maxOf(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.max(a, b);
+}
+
+/** What a result says of its command and target, beyond the agent's report. */
+export interface ResultContext {
+  command: 'run' | 'attach';
+  /** The script's path, or the attached process's label. */
+  script: string;
+  argv: string[];
+  startedAt: Date;
+  durationMs: number;
+  /** The Node version of the controller (process.version). */
+  node: string;
+  exit: { code: number | null; signal: string | null };
+  tool: ProfileResult['tool'];
+  /** Said first, before the report's own warnings. */
+  warnings?: string[];
+  cutShort?: boolean;
+}
+
+/** The one place a ProfileResult is made, for every command. */
+export function profileResultOf(report: AgentReport, context: ResultContext): ProfileResult {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: context.tool,
+    command: context.command,
+    script: context.script,
+    argv: context.argv,
+    node: context.node,
+    startedAt: context.startedAt.toISOString(),
+    durationMs: context.durationMs,
+    exit: context.exit,
+    functions: buildFunctionProfiles(report),
+    unmatched: report.unmatched,
+    stats: report.stats,
+    warnings: [...(context.warnings ?? []), ...warningsOf(report)],
+    timeline: timelineOf(report, context.startedAt),
+    ...(context.cutShort ? { cutShort: true } : {}),
+  };
+}
+
+/** What the user should know about the figures of a run, beyond the tables. */
+export function warningsOf(report: AgentReport): string[] {
+  return [
+    ...report.warnings,
+    ...report.unmatched.functions.map(
+      (f) =>
+        `--function ${f} matched no function in the scripts the program loaded` +
+        // Probes reach only what require and import load.
+        (report.stats.engine === 'probes'
+          ? ' (probes do not reach code made by eval, new Function or vm; --engine breakpoints does when it has a //# sourceURL)'
+          : ''),
+    ),
+    ...report.unmatched.lines.map((l) =>
+      report.unmatched.linesOutsideFunctions?.includes(l)
+        ? `--line ${l} matched no function: that line is not inside a function`
+        : `--line ${l} matched no function: that file was not loaded`,
+    ),
+  ];
 }

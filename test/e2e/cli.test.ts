@@ -228,9 +228,9 @@ test('lineprof run … | head: a reader that stops reading ends lineprof quietly
 test('numbers out of range are one line and exit 2 before anything runs: --gc-every 0.5, --interval/--timeout/--duration 1e9', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['attach', '--gc-every', '0.5', '127.0.0.1:1'], /^lineprof: --gc-every takes a whole number from 0, got 0\.5\n$/],
-    [['usage', '--interval', '1e9', 'fixtures/allocate.js'], /^lineprof: --interval must be from 0\.005 to 2147483 s, got 1000000000\n$/],
-    [['usage', '--timeout', '1e9', 'fixtures/allocate.js'], /^lineprof: --timeout must be a positive number of seconds up to 2147483, got 1000000000\n$/],
-    [['attach', '--duration', '1e9', '127.0.0.1:1'], /^lineprof: --duration takes a number of seconds above 0, up to 2147483\n$/],
+    [['usage', '--interval', '1e9', 'fixtures/allocate.js'], /^lineprof: --interval takes a number of seconds from 0\.005 up to 2147483, got 1000000000\n$/],
+    [['usage', '--timeout', '1e9', 'fixtures/allocate.js'], /^lineprof: --timeout takes a number of seconds above 0 up to 2147483, got 1000000000\n$/],
+    [['attach', '--duration', '1e9', '127.0.0.1:1'], /^lineprof: --duration takes a number of seconds above 0 up to 2147483, got 1000000000\n$/],
   ];
   for (const [args, expected] of cases) {
     const r = await runCli(args);

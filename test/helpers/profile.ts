@@ -1,8 +1,8 @@
 /** Runs a fixture under the real profiler (a real child process and inspector) and collects what it printed. */
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { runProfile } from '../../src/run';
-import type { RunOptions, RunOutcome } from '../../src/run';
+import { runProfile } from '../../src/commands/run';
+import type { RunOptions, RunOutcome } from '../../src/commands/run';
 import type { FunctionProfile, LineProfile } from '../../src/model/types';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');

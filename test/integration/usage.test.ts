@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { TargetError, UsageError } from '../../src/errors';
-import { sampleUsage } from '../../src/usage/sample-usage';
+import { sampleUsage } from '../../src/commands/usage';
 import { InspectorSession } from '../../src/inspector/session';
 import { request, startServer } from '../helpers/server';
 import type { UsageSample } from '../../src/usage/model';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeMatches } from '../../src/attach';
+import { closeMatches } from '../../src/selection/close-matches';
 
 test('close matches: typos within two edits, qualified names by their last segment, substrings', () => {
   const names = ['handle', 'Store.load', 'Store.save', 'loadAll', '(anonymous)', 'unrelated'];

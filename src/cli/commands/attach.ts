@@ -1,11 +1,10 @@
 /** `lineprof attach [host:port | ws://…] | --pid PID`: profile marked functions in a running process, then detach. */
 import type { Argv, CommandModule } from 'yargs';
-import { attachProfile, DEFAULT_MAX_EDIT_PAUSE_MS, listTarget } from '../../attach';
+import { DEFAULT_MAX_EDIT_PAUSE_MS, listTarget, startAttach } from '../../commands/attach';
 import type { ScriptListing } from '../../agent/agent';
-import type { AttachEnd } from '../../attach';
-import { UsageError } from '../../errors';
-import { MAX_TIMER_SECONDS } from '../../usage/sample-usage';
-import { DEFAULT_GC_EVERY } from '../../run';
+import type { AttachEnd } from '../../commands/attach';
+import { DEFAULT_GC_EVERY } from '../../core/options';
+import { onSignals } from '../signals';
 import { DEFAULT_INSPECTOR } from '../../target/endpoint';
 import { liveView, progressLine } from '../live-view';
 import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
@@ -93,12 +92,6 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         .example('$0 attach --pid 4242 -f handleRequest --calls 100', 'open the inspector of process 4242'),
     ) as Argv<AttachArgs>,
   handler: async (args) => {
-    if (args.duration !== undefined && !(args.duration > 0 && args.duration <= MAX_TIMER_SECONDS)) {
-      throw new UsageError(`--duration takes a number of seconds above 0, up to ${MAX_TIMER_SECONDS}`);
-    }
-    if (args.calls !== undefined && !(Number.isInteger(args.calls) && args.calls > 0)) {
-      throw new UsageError('--calls takes a whole number above 0');
-    }
     if (args.list) {
       const { label, scripts } = await listTarget({
         address: args.address,
@@ -112,25 +105,12 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
       return;
     }
     checkOutputArgs(args);
-    if (!(args['max-edit-pause'] >= 0 && args['max-edit-pause'] <= MAX_TIMER_SECONDS * 1000)) {
-      throw new UsageError(`--max-edit-pause takes a number of milliseconds from 0, got ${args['max-edit-pause']}`);
-    }
-    if (!Number.isInteger(args['gc-every']) || args['gc-every'] < 0) {
-      throw new UsageError(`--gc-every takes a whole number from 0, got ${args['gc-every']}`);
-    }
     const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
-    const abort = new AbortController();
-    const onSignal = (): void => abort.abort();
-    // A closed terminal (SIGHUP) detaches as Ctrl-C does: the target is put back before lineprof goes.
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGHUP', onSignal);
     const format = { unit: args.unit, precision: args.precision };
     const live = args.live ?? process.stdout.isTTY === true;
     const label = args.pid !== undefined ? `PID ${args.pid}` : (args.address ?? DEFAULT_INSPECTOR);
     const status = live ? liveView(process.stdout, label, format) : progressLine(process.stderr, label, format);
-    try {
-      const { result, ended } = await attachProfile({
+    const handle = startAttach({
         address: args.address,
         pid: args.pid,
         allowRemote: args['allow-remote'],
@@ -143,10 +123,13 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         maxEditPauseMs: args['max-edit-pause'],
         durationMs: args.duration !== undefined ? args.duration * 1000 : undefined,
         calls: args.calls,
-        signal: abort.signal,
-        onProgress: (p) => status.update(p),
-        liveReports: live,
-      });
+      onProgress: (p) => status.update(p),
+      liveReports: live,
+    });
+    // A closed terminal (SIGHUP) detaches as Ctrl-C does: the target is put back before lineprof goes.
+    const removeSignalHandlers = onSignals(handle);
+    try {
+      const { result, ended } = await handle.done;
       status.close();
       process.stderr.write(`lineprof: detached (${ENDINGS[ended]})\n`);
       for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
@@ -158,9 +141,7 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
       }
     } finally {
       status.close();
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGHUP', onSignal);
+      removeSignalHandlers();
     }
   },
 };

@@ -1,13 +1,13 @@
 /** `lineprof run [options] <script> [args…]`: like `python -m memory_profiler script.py`. */
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../../errors';
 import { COLUMNS } from '../../report/columns';
-import { DEFAULT_GC_EVERY, startRun } from '../../run';
+import { startRun } from '../../commands/run';
+import { DEFAULT_GC_EVERY } from '../../core/options';
 import { describeExit, exitStatus } from '../../core/exit-status';
 import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
 import { checkOutputArgs, sizeOption, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
-import { forwardSignals } from '../signals';
+import { onSignals } from '../signals';
 
 interface RunArgs extends OutputArgs {
   script: string;
@@ -88,9 +88,6 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
   handler: async (args) => {
     checkOutputArgs(args);
     const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
-    if (!Number.isInteger(args['gc-every']) || args['gc-every'] < 0) {
-      throw new UsageError(`--gc-every takes a whole number from 0, got ${args['gc-every']}`);
-    }
     const handle = startRun({
       script: args.script,
       args: scriptArgs,
@@ -102,7 +99,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
       gcEvery: args['gc-every'],
       engine: args.engine,
     });
-    const removeSignalHandlers = forwardSignals(handle);
+    const removeSignalHandlers = onSignals(handle);
     try {
       const { result, exit } = await handle.done;
       for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);

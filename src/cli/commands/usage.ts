@@ -7,11 +7,11 @@ import { BYTE_UNITS } from '../../report/format';
 import type { ByteFormat, ByteUnit } from '../../report/format';
 import { renderChart, renderCsv, summaryLine } from '../../usage/model';
 import type { UsageResult } from '../../usage/model';
-import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from '../../usage/sample-usage';
-import type { UsageOptions } from '../../usage/sample-usage';
+import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from '../../commands/usage';
+import type { UsageOptions } from '../../commands/usage';
 import { sizeOption, writeFile } from '../output';
 import { checkWritable } from '../output';
-import { forwardSignals } from '../signals';
+import { onSignals } from '../signals';
 import { exitStatus } from '../../core/exit-status';
 
 interface UsageArgs {
@@ -95,7 +95,7 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
     };
     const handle = sampleUsage(options);
     // Ctrl-C ends the sampling; a script lineprof started gets the signal too and its figures are kept.
-    const removeSignalHandlers = options.script !== undefined ? forwardSignals(handle) : stopOnSignals(handle.stop);
+    const removeSignalHandlers = onSignals(handle);
     let result: UsageResult;
     try {
       result = await handle.done;
@@ -121,12 +121,4 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
 
 function chartWidth(): number {
   return Math.max(20, Math.min(100, (process.stdout.columns || 80) - 4));
-}
-
-function stopOnSignals(stop: () => void): () => void {
-  const onSignal = (): void => stop();
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
-  return () => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(signal, onSignal);
-  };
 }

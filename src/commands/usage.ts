@@ -15,24 +15,19 @@ import { InspectorSession } from '../inspector/session';
 import { VERSION } from '../version';
 import type { HeapSample } from '../wire/agent-report';
 import type { AgentReport } from '../wire/agent-report';
-import { checkLineSelector, checkNodeArgs, checkSyntax, awaitAgentReady, resolveScript, withTypeScriptLoader } from '../run';
 import type { SelectionSpec } from '../selection/selectors';
 import { resolveEndpoint } from '../target/endpoint';
-import { remoteSelection } from '../attach';
 import { RemoteAgent } from '../inspector/remote-agent';
 import type { AgentConfig } from '../wire/agent-report';
-import { launchTarget } from '../target/launch';
-import type { TargetExit } from '../target/launch';
-import type { StopSignal } from '../wire/run-protocol';
-import { commandOf, descendantsOf, processExists, rssOf } from './proc';
-import { peakOf, USAGE_SCHEMA_VERSION, usageSampleOf } from './model';
-import type { UsageResult, UsageSample, UsageSpan } from './model';
+import { checkLaunch, LaunchSession } from '../core/launch-session';
+import type { TargetExit } from '../core/exit-status';
+import { checkSeconds, DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, remoteSelection } from '../core/options';
+import type { SessionControls } from '../core/signal-policy';
+import { commandOf, descendantsOf, processExists, rssOf } from '../usage/proc';
+import { peakOf, USAGE_SCHEMA_VERSION, usageSampleOf } from '../usage/model';
+import type { UsageResult, UsageSample, UsageSpan } from '../usage/model';
 
-/** The shortest interval: below it the samples themselves would be most of what the target does. */
-export const MIN_INTERVAL_SECONDS = 0.005;
-/** Node's timers take at most 2^31 - 1 ms (~24.8 days); a longer one fires at once. */
-export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
-export const DEFAULT_INTERVAL_SECONDS = 0.1;
+export { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS };
 
 export interface UsageOptions {
   /** Launch this script… */
@@ -61,24 +56,19 @@ export interface UsageOptions {
   onSample?: (sample: UsageSample) => void;
 }
 
-export interface UsageHandle {
+/**
+ * Sampling under way: its one outcome, and the controls of the signal policy (core/signal-policy.ts). A launched
+ * script is stopped as by the signal (`stop`), ended (`end`) or killed; a process sampled from outside is left
+ * running: each control stops the sampling only.
+ */
+export interface UsageHandle extends SessionControls {
   done: Promise<UsageResult>;
-  /** Stops sampling (Ctrl-C): a launched script gets SIGINT, a process sampled from outside is left running. */
-  stop(): void;
-  /** A launched script's process, to forward signals to. */
-  kill(signal: NodeJS.Signals): void;
-  /** A launched script: stop as by the signal, also while it is busy ('end': now); see RunHandle.interrupt. */
-  interrupt(what: StopSignal | 'end'): void;
 }
 
 export function sampleUsage(options: UsageOptions): UsageHandle {
   const interval = options.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS;
-  if (!(interval >= MIN_INTERVAL_SECONDS && interval <= MAX_TIMER_SECONDS)) {
-    throw new UsageError(`--interval must be from ${MIN_INTERVAL_SECONDS} to ${MAX_TIMER_SECONDS} s, got ${interval}`);
-  }
-  if (options.timeoutSeconds !== undefined && !(options.timeoutSeconds > 0 && options.timeoutSeconds <= MAX_TIMER_SECONDS)) {
-    throw new UsageError(`--timeout must be a positive number of seconds up to ${MAX_TIMER_SECONDS}, got ${options.timeoutSeconds}`);
-  }
+  checkSeconds('--interval', interval, MIN_INTERVAL_SECONDS);
+  checkSeconds('--timeout', options.timeoutSeconds);
   const given = [options.script !== undefined, options.pid !== undefined, options.address !== undefined].filter(Boolean);
   if (given.length !== 1) throw new UsageError('lineprof usage needs one of: a script, --pid PID, or host:port');
   if (options.script !== undefined) return launchAndSample(options, interval);
@@ -94,74 +84,57 @@ function childrenRss(pid: number): number {
 }
 
 function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
-  const cwd = options.cwd ?? process.cwd();
-  const script = resolveScript(options.script!, cwd);
-  const env = options.env ?? process.env;
-  checkNodeArgs(options.nodeArgs ?? [], env);
-  const nodeArgs = withTypeScriptLoader(script, cwd, options.nodeArgs ?? [], env);
-  checkSyntax(script, cwd, nodeArgs);
-  const selection: SelectionSpec = {
-    markers: options.markers ?? true,
-    functions: options.functions ?? [],
-    lines: (options.lines ?? []).map((text) => checkLineSelector(text, cwd)),
-  };
+  const checked = checkLaunch({ ...options, script: options.script! }, false);
   const samples: UsageSample[] = [];
   const origin = now();
   let childPid: number | undefined;
-  const target = launchTarget({
-    script,
-    scriptArgs: options.args ?? [],
-    nodeArgs,
-    agent: { selection, includeNodeModules: false, gcEvery: 0, calibrationSamples: 0, mode: 'spans' },
-    defaultNodeFlags: false,
-    cwd,
-    env,
-    stdout: options.stdout,
-    stderr: options.stderr,
-    sampler: {
-      intervalMs: interval * 1000,
-      onSample: (heap: HeapSample) => {
-        const sample: UsageSample = {
-          ...usageSampleOf(heap, origin),
-          ...(options.includeChildren && childPid !== undefined ? { childrenRss: childrenRss(childPid) } : {}),
-        };
-        samples.push(sample);
-        options.onSample?.(sample);
+  const session = new LaunchSession(
+    checked,
+    { selection: checked.selection, includeNodeModules: false, gcEvery: 0, calibrationSamples: 0, mode: 'spans' },
+    {
+      defaultNodeFlags: false,
+      stdout: options.stdout,
+      stderr: options.stderr,
+      sampler: {
+        intervalMs: interval * 1000,
+        onSample: (heap: HeapSample) => {
+          const sample: UsageSample = {
+            ...usageSampleOf(heap, origin),
+            ...(options.includeChildren && childPid !== undefined ? { childrenRss: childrenRss(childPid) } : {}),
+          };
+          samples.push(sample);
+          options.onSample?.(sample);
+        },
       },
     },
-  });
-  childPid = target.child.pid;
-  const kill = (signal: NodeJS.Signals): void => target.kill(signal);
+  );
+  childPid = session.pid;
   const warnings: string[] = [];
-  let endedBy: UsageResult['endedBy'] = 'exit';
   const done = (async (): Promise<UsageResult> => {
     const startedAt = new Date();
-    await awaitAgentReady(target, script, cwd, () => kill('SIGKILL'));
+    await session.ready;
     const timer =
       options.timeoutSeconds !== undefined
         ? setTimeout(() => {
-            endedBy = 'timeout';
             warnings.push(`sampling stopped after the ${options.timeoutSeconds} s timeout; the script was ended (SIGTERM)`);
             // Through the lifeline too: a script busy in synchronous code ends as well.
-            target.interrupt('SIGTERM');
-            kill('SIGTERM');
+            session.stop('SIGTERM', 'timeout');
           }, options.timeoutSeconds * 1000)
         : undefined;
-    const exit = await target.exited;
+    const { exit, report, endedBy } = await session.ended;
     if (timer) clearTimeout(timer);
-    const report = target.latestReport();
     if (!report) warnings.push('the script ended without its report (killed?): no spans');
     samples.sort((a, b) => a.t - b.t);
     return {
       schemaVersion: USAGE_SCHEMA_VERSION,
       tool: { name: 'lineprof', version: VERSION },
       command: 'usage',
-      target: { script, argv: options.args ?? [] },
+      target: { script: checked.script, argv: checked.args },
       intervalSeconds: interval,
       startedAt: startedAt.toISOString(),
       durationSeconds: since(origin, now()),
       exit: exitOf(exit),
-      endedBy,
+      endedBy: endedBy === 'signal' ? 'stop' : endedBy,
       samples,
       spans: report ? spansOf(report, origin) : [],
       peak: peakOf(samples),
@@ -170,13 +143,9 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
   })();
   return {
     done,
-    stop: () => {
-      endedBy = 'stop';
-      target.interrupt('SIGINT');
-      kill('SIGINT');
-    },
-    kill,
-    interrupt: (what) => target.interrupt(what),
+    stop: (signal) => session.stop(signal),
+    end: () => session.end(),
+    kill: () => session.kill(),
   };
 }
 
@@ -311,7 +280,7 @@ function sampleRunning(options: UsageOptions, interval: number): UsageHandle {
       warnings,
     };
   })();
-  return { done, stop, kill: () => stop(), interrupt: () => stop() };
+  return { done, stop, end: stop, kill: stop };
 }
 
 interface ProcessMemory {
