@@ -10,6 +10,7 @@ import { reportCommand } from './commands/report';
 import { attachCommand } from './commands/attach';
 import { makeUsageCommand } from './commands/usage';
 import { plotCommand } from './commands/plot';
+import { say } from './output';
 
 export async function main(argv: string[]): Promise<void> {
   const verbose = argv.includes('--verbose');
@@ -46,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
 
 function reportError(err: unknown, verbose: boolean): number {
   if (err instanceof LineprofError) {
-    process.stderr.write(`lineprof: ${err.message}\n`);
+    say(err.message);
     if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }

@@ -7,7 +7,7 @@ import type { ProfileResult } from '../model/types';
 import { BYTE_UNITS, parseBytes } from '../report/format';
 import type { ByteUnit } from '../report/format';
 import { renderJson } from '../report/json';
-import { renderText } from '../report/text';
+import { printable, renderText } from '../report/text';
 
 export interface OutputArgs {
   output?: string;
@@ -26,6 +26,18 @@ export function withOutputOptions<T>(y: Argv<T>): Argv<T & OutputArgs> {
       default: 2,
       describe: 'Digits after the decimal point for KiB and larger',
     }) as Argv<T & OutputArgs>;
+}
+
+/**
+ * One line of lineprof's own on stderr. What it says may hold text of the program's or a result file's (a name, a
+ * path, a line the script printed): control characters are shown as \xNN, never sent to the terminal raw.
+ */
+export function say(message: string): void {
+  process.stderr.write(`lineprof: ${printable(message)}\n`);
+}
+
+export function warn(warnings: string[]): void {
+  for (const warning of warnings) say(`warning: ${warning}`);
 }
 
 /** Every output option checked before anything runs: a bad one must not cost the user the profile. */

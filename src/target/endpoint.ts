@@ -286,8 +286,16 @@ function fileHoldsAll(file: string, markers: string[]): boolean | undefined {
   }
 }
 
-/** TCP ports the process listens on: its socket inodes (/proc/PID/fd) matched against /proc/net/tcp{,6}. */
+/** TCP ports the process listens on. */
 export function listeningPorts(pid: number): number[] {
+  return [...new Set(listeningSockets(pid).map((s) => s.port))].sort((a, b) => a - b);
+}
+
+/**
+ * The TCP sockets the process listens on, with their local address: its socket inodes (/proc/PID/fd) matched
+ * against /proc/net/tcp{,6}. IPv4 addresses are dotted; IPv6 ones are given as the kernel's 32 hex digits.
+ */
+export function listeningSockets(pid: number): Array<{ address: string; port: number }> {
   let inodes: Set<string>;
   try {
     inodes = new Set(
@@ -305,7 +313,7 @@ export function listeningPorts(pid: number): number[] {
   } catch {
     return [];
   }
-  const ports: number[] = [];
+  const sockets: Array<{ address: string; port: number }> = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -316,8 +324,12 @@ export function listeningPorts(pid: number): number[] {
     for (const row of text.split('\n').slice(1)) {
       const cols = row.trim().split(/\s+/);
       // local_address is HEXIP:HEXPORT, st 0A is LISTEN, inode is column 10
-      if (cols[3] === '0A' && cols[9] && inodes.has(cols[9])) ports.push(parseInt(cols[1]!.split(':')[1]!, 16));
+      if (cols[3] !== '0A' || !cols[9] || !inodes.has(cols[9])) continue;
+      const [ip, port] = cols[1]!.split(':') as [string, string];
+      // An IPv4 address is written little-endian: 0100007F is 127.0.0.1.
+      const address = ip.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(ip.slice(i * 2, i * 2 + 2), 16)).join('.') : ip;
+      sockets.push({ address, port: parseInt(port, 16) });
     }
   }
-  return [...new Set(ports)].sort((a, b) => a - b);
+  return sockets;
 }

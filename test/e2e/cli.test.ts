@@ -225,12 +225,16 @@ test('lineprof run … | head: a reader that stops reading ends lineprof quietly
   assert.match(r.stderr, /status 0/);
 });
 
-test('numbers out of range are one line and exit 2 before anything runs: --gc-every 0.5, --interval/--timeout/--duration 1e9', async () => {
+test('numbers out of range are one line and exit 2 before anything runs (run, attach, usage): --gc-every, --calls, --max-edit-pause, --precision, --interval/--timeout/--duration 1e9', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['attach', '--gc-every', '0.5', '127.0.0.1:1'], /^lineprof: --gc-every takes a whole number from 0, got 0\.5\n$/],
     [['usage', '--interval', '1e9', 'fixtures/allocate.js'], /^lineprof: --interval takes a number of seconds from 0\.005 up to 2147483, got 1000000000\n$/],
     [['usage', '--timeout', '1e9', 'fixtures/allocate.js'], /^lineprof: --timeout takes a number of seconds above 0 up to 2147483, got 1000000000\n$/],
     [['attach', '--duration', '1e9', '127.0.0.1:1'], /^lineprof: --duration takes a number of seconds above 0 up to 2147483, got 1000000000\n$/],
+    [['attach', '--calls', '1.5', '127.0.0.1:1'], /^lineprof: --calls takes a whole number from 1, got 1\.5\n$/],
+    [['attach', '--max-edit-pause', '-1', '127.0.0.1:1'], /^lineprof: --max-edit-pause takes a whole number from 0 to 2147483000, got -1\n$/],
+    [['run', '--gc-every', '-1', 'fixtures/allocate.js'], /^lineprof: --gc-every takes a whole number from 0, got -1\n$/],
+    [['usage', '--precision', '10', 'fixtures/allocate.js'], /^lineprof: --precision takes a whole number from 0 to 9, got 10\n$/],
   ];
   for (const [args, expected] of cases) {
     const r = await runCli(args);
@@ -253,6 +257,19 @@ test('report of a result whose names and contents hold escape sequences prints t
   assert.doesNotMatch(r.stdout, /\u001b|\u0007/);
   assert.match(r.stdout, /Function: evil\\x1B\]0;owned\\x07 /);
   assert.match(r.stdout, /\\x1B\[2J\\x1B\[31mcleared/);
+});
+
+test("lineprof's own lines never carry the program's control characters raw: a name with an escape sequence in a warning or an error", async () => {
+  // allocate.js has marks of its own: the name that matches nothing is a warning.
+  const warned = await runCli(['run', '-f', 'evil\u001b]0;owned\u0007', 'fixtures/allocate.js']);
+  assert.equal(warned.code, 0, warned.stderr);
+  assert.doesNotMatch(warned.stderr, /\u001b|\u0007/);
+  assert.match(warned.stderr, /^lineprof: warning: --function evil\\x1B\]0;owned\\x07 matched no function/m);
+  // Nothing marked at all: the same name is the error.
+  const failed = await runCli(['run', '--no-markers', '-f', 'evil\u001b[2J', 'fixtures/allocate.js']);
+  assert.equal(failed.code, 2, failed.stderr);
+  assert.match(failed.stderr, /^lineprof: --function evil\\x1B\[2J matched no function/);
+  assert.doesNotMatch(failed.stderr, /\u001b/);
 });
 
 test('a script that runs out of JS heap still gets its tables (its last report), exit 134, cut short said', { timeout: 60_000 }, async () => {

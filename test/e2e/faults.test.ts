@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as os from 'node:os';
-import { listeningPorts } from '../../src/target/endpoint';
+import { listeningPorts, listeningSockets } from '../../src/target/endpoint';
 import { ctrlC, groupMembers, isAlive, runCli, startCli, waitFor } from '../helpers/cli';
 import type { CliResult } from '../helpers/cli';
 import { NODE_MAJOR } from '../helpers/profile';
@@ -109,6 +109,12 @@ function inspectorPorts(server: Server): number[] {
   return listeningPorts(server.child.pid!).filter((p) => p !== server.port);
 }
 
+/** The inspector lineprof opened listens on 127.0.0.1 only. */
+function assertLoopbackOnly(server: Server): void {
+  const inspector = listeningSockets(server.child.pid!).filter((s) => s.port !== server.port);
+  assert.deepEqual(inspector.map((s) => s.address), ['127.0.0.1'], JSON.stringify(inspector));
+}
+
 async function untilInspectorClosed(server: Server): Promise<void> {
   await waitFor(() => inspectorPorts(server).length === 0, 5000).catch(() => assert.fail(`still listening: ${inspectorPorts(server).join(', ')}`));
 }
@@ -147,11 +153,35 @@ test('S1: lineprof attach --pid ended by SIGHUP (terminal closed): the target is
     await waitFor(() => /attached to/.test(cli.stderr()), 10_000);
     await request(server.port);
     assert.ok(inspectorPorts(server).length > 0, 'lineprof opened the inspector');
+    assertLoopbackOnly(server);
     cli.child.kill('SIGHUP');
     const r = await cli.done;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /detached \(interrupted\)/);
     assert.ok(callsOf(r.stdout, 'handle') >= 1);
+    await untilInspectorClosed(server);
+    const after = await timeRequests(server.port, 20);
+    assert.ok(after < Math.max(before * 3, before + 2), `after ${after.toFixed(2)} ms vs before ${before.toFixed(2)} ms a request`);
+    await attachesAgain(['attach', '--pid', String(pid)], server.port);
+    await untilInspectorClosed(server);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('S1: lineprof attach --pid killed (SIGKILL): the target puts itself back, closes the inspector lineprof opened, and can be attached again', { ...TIMEOUT, skip: !linux || NODE_MAJOR >= 26 }, async () => {
+  const server = await startServer({ inspect: false });
+  const pid = server.child.pid!;
+  try {
+    const before = await timeRequests(server.port, 20);
+    const cli = startCli(['attach', '--pid', String(pid), '--no-live']);
+    await waitFor(() => /attached to/.test(cli.stderr()), 10_000);
+    await request(server.port);
+    assertLoopbackOnly(server);
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    // The agent looks at its inspector's connections every second: lineprof's is gone, so it puts the scripts back
+    // and closes the inspector (lineprof opened it).
     await untilInspectorClosed(server);
     const after = await timeRequests(server.port, 20);
     assert.ok(after < Math.max(before * 3, before + 2), `after ${after.toFixed(2)} ms vs before ${before.toFixed(2)} ms a request`);
@@ -249,6 +279,46 @@ test('a script killed before any report: one line, and the script\'s own status 
   assert.equal(r.code, 137, r.stderr);
   assert.match(r.stderr, /^lineprof: the script ended \(killed by SIGKILL\) without lineprof's report/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+});
+
+// S6: a fatal end leaves the last periodic report (probes save one every second), marked as cut short, and the
+// script's own status.
+for (const [how, signal, status] of [
+  ['abort', 'SIGABRT', 134],
+  ['segv', 'SIGSEGV', 139],
+  ['kill', 'SIGKILL', 137],
+] as const) {
+  test(`S6: a script that dies by ${signal} after 22 calls still gets its tables from its last report (at most 1 s old), cut short, exit ${status}`, TIMEOUT, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-dies-'));
+    const json = path.join(dir, 'result.json');
+    // No core file: a crash test must not fill the disk.
+    const r = await runCli(['run', '--json', json, 'fixtures/targets/dies.js', how], undefined, { noCoreDump: true });
+    assert.equal(r.code, status, r.stderr);
+    assert.match(r.stderr, new RegExp(`^lineprof: warning: the script ended \\(killed by ${signal}\\) before lineprof's final report`, 'm'));
+    assert.equal(callsOf(r.stdout, 'chunk') > 0, true);
+    const result = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.equal(result.cutShort, true);
+    assert.deepEqual(result.exit, { code: null, signal });
+    const made = Math.max(...[...r.stdout.matchAll(/^called (\d+)$/gm)].map((m) => Number(m[1])));
+    assert.equal(made, 22);
+    const fn = result.functions.find((f: { name: string }) => f.name === 'chunk');
+    // A report every second, a call every 100 ms: the last report saw all calls but those of its last second.
+    assert.ok(fn.calls >= made - 11 && fn.calls <= made, `${fn.calls} calls in the last report of ${made}`);
+    const line = fn.lines.find((l: { content: string }) => l.content.includes('new Array(1e5)'));
+    // Each call's array: 800,000 B of elements and its header (48-144 B on Node 20-26), to the byte once warm.
+    assert.equal(line.occurrences, fn.calls);
+    assert.ok(Math.abs(line.allocatedBytes - line.occurrences * 800_048) <= line.occurrences * 256, `${line.allocatedBytes} B over ${line.occurrences}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+test('a script that aborts before any report: one line, and its own status (134)', TIMEOUT, async () => {
+  const r = await runCli(['run', 'fixtures/targets/dies.js', 'abort', '1'], undefined, { noCoreDump: true });
+  assert.equal(r.code, 134, r.stderr);
+  // Node prints its own native and JavaScript stacks on an abort; lineprof adds one line.
+  const own = r.stderr.split('\n').filter((l) => l.startsWith('lineprof'));
+  assert.equal(own.length, 1, r.stderr);
+  assert.match(own[0]!, /^lineprof: the script ended \(killed by SIGABRT\) without lineprof's report/);
 });
 
 test('a process the script left running with its stderr (a pipe of lineprof\'s) does not keep lineprof waiting', { ...TIMEOUT, skip: !linux }, async () => {

@@ -15,13 +15,22 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `detached`: lineprof leads a process group of its own, as a terminal's foreground job does (see ctrlC). */
+export interface CliOptions {
+  /** lineprof leads a process group of its own, as a terminal's foreground job does (see ctrlC). */
+  detached?: boolean;
+  /** No core file, whatever the machine's limit: for tests whose script crashes on purpose. */
+  noCoreDump?: boolean;
+}
+
 export function startCli(
   args: string[],
   cwd = ROOT,
-  options: { detached?: boolean } = {},
+  options: CliOptions = {},
 ): { child: ChildProcess; done: Promise<CliResult>; stdout(): string; stderr(): string } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached });
+  const [command, argv] = options.noCoreDump
+    ? ['/bin/sh', ['-c', 'ulimit -c 0 && exec "$0" "$@"', process.execPath, BIN, ...args]]
+    : [process.execPath, [BIN, ...args]];
+  const child = spawn(command, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -32,8 +41,8 @@ export function startCli(
   return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
-export function runCli(args: string[], cwd = ROOT): Promise<CliResult> {
-  return startCli(args, cwd).done;
+export function runCli(args: string[], cwd = ROOT, options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, cwd, options).done;
 }
 
 /** Byte figures and absolute paths vary from run to run; line numbers, occurrences and contents do not. */

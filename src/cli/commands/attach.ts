@@ -7,8 +7,9 @@ import { DEFAULT_GC_EVERY } from '../../core/options';
 import { onSignals } from '../signals';
 import { DEFAULT_INSPECTOR } from '../../target/endpoint';
 import { liveView, progressLine } from '../live-view';
+import { printable } from '../../report/text';
 import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
-import { checkOutputArgs, sizeOption, withOutputOptions, writeResult } from '../output';
+import { checkOutputArgs, say, sizeOption, warn, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
 
 interface AttachArgs extends OutputArgs {
@@ -108,7 +109,7 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
     const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
     const format = { unit: args.unit, precision: args.precision };
     const live = args.live ?? process.stdout.isTTY === true;
-    const label = args.pid !== undefined ? `PID ${args.pid}` : (args.address ?? DEFAULT_INSPECTOR);
+    const label = printable(args.pid !== undefined ? `PID ${args.pid}` : (args.address ?? DEFAULT_INSPECTOR));
     const status = live ? liveView(process.stdout, label, format) : progressLine(process.stderr, label, format);
     const handle = startAttach({
         address: args.address,
@@ -131,12 +132,12 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
     try {
       const { result, ended } = await handle.done;
       status.close();
-      process.stderr.write(`lineprof: detached (${ENDINGS[ended]})\n`);
-      for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
+      say(`detached (${ENDINGS[ended]})`);
+      warn(result.warnings);
       writeResult(result, args);
       const verdict = maxIncrement === undefined ? undefined : incrementVerdict(result, maxIncrement);
       if (verdict) {
-        process.stderr.write(`lineprof: ${verdict}\n`);
+        say(verdict);
         process.exitCode = OVER_BUDGET_EXIT;
       }
     } finally {
@@ -149,8 +150,9 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
 function renderListing(label: string, scripts: ScriptListing[]): string {
   const out = [`Scripts of ${label} (* marked; mark with // @profile, --function NAME or --line FILE:LINE):`, ''];
   for (const script of scripts) {
-    out.push(script.error ? `${script.file}  (not parsed: ${script.error})` : script.file);
-    for (const f of script.functions) out.push(`  ${f.marked ? '*' : ' '} ${String(f.line).padStart(5)}  ${f.name}`);
+    // Names and paths are the target's: shown, never obeyed, by the terminal.
+    out.push(printable(script.error ? `${script.file}  (not parsed: ${script.error})` : script.file));
+    for (const f of script.functions) out.push(`  ${f.marked ? '*' : ' '} ${String(f.line).padStart(5)}  ${printable(f.name)}`);
   }
   if (scripts.length === 0) out.push('(no scripts of the program are loaded yet)');
   return out.join('\n') + '\n';

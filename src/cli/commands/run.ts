@@ -5,7 +5,7 @@ import { startRun } from '../../commands/run';
 import { DEFAULT_GC_EVERY } from '../../core/options';
 import { describeExit, exitStatus } from '../../core/exit-status';
 import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
-import { checkOutputArgs, sizeOption, withOutputOptions, writeResult } from '../output';
+import { checkOutputArgs, say, sizeOption, warn, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
 import { onSignals } from '../signals';
 
@@ -102,14 +102,14 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
     const removeSignalHandlers = onSignals(handle);
     try {
       const { result, exit } = await handle.done;
-      for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
-      if (exit.signal) process.stderr.write(`lineprof: the script was ${describeExit(exit)}\n`);
-      else if (exit.code !== 0) process.stderr.write(`lineprof: the script ended with ${describeExit(exit)}\n`);
+      warn(result.warnings);
+      if (exit.signal) say(`the script was ${describeExit(exit)}`);
+      else if (exit.code !== 0) say(`the script ended with ${describeExit(exit)}`);
       process.exitCode = exitStatus(exit);
       writeResult(result, args);
       const verdict = maxIncrement === undefined ? undefined : incrementVerdict(result, maxIncrement);
       if (verdict) {
-        process.stderr.write(`lineprof: ${verdict}\n`);
+        say(verdict);
         if (process.exitCode === 0) process.exitCode = OVER_BUDGET_EXIT;
       }
     } finally {

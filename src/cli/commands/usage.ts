@@ -9,8 +9,7 @@ import { renderChart, renderCsv, summaryLine } from '../../usage/model';
 import type { UsageResult } from '../../usage/model';
 import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from '../../commands/usage';
 import type { UsageOptions } from '../../commands/usage';
-import { sizeOption, writeFile } from '../output';
-import { checkWritable } from '../output';
+import { checkWritable, say, sizeOption, warn, writeFile } from '../output';
 import { onSignals } from '../signals';
 import { exitStatus } from '../../core/exit-status';
 
@@ -102,7 +101,7 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
     } finally {
       removeSignalHandlers();
     }
-    for (const warning of result.warnings) process.stderr.write(`lineprof: warning: ${warning}\n`);
+    warn(result.warnings);
     if (args.chart ?? process.stdout.isTTY) process.stdout.write(renderChart(result, format, chartWidth()));
     process.stdout.write(summaryLine(result, format) + '\n');
     if (args.json) writeFile(args.json, JSON.stringify(result, null, 2) + '\n');
@@ -113,7 +112,7 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
       exit && result.endedBy === 'exit' ? exitStatus({ code: exit.code, signal: exit.signal as NodeJS.Signals | null }) : 0;
     const verdict = maxPeak === undefined ? undefined : peakVerdict(result, maxPeak);
     if (verdict) {
-      process.stderr.write(`lineprof: ${verdict}\n`);
+      say(verdict);
       if (process.exitCode === 0) process.exitCode = OVER_BUDGET_EXIT;
     }
   },
