@@ -16,10 +16,10 @@ import { LocationKind, planLocations } from '../breakpoints/plan';
 import type { CdpBreakLocation, PlannedLocation } from '../breakpoints/plan';
 import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../selection/find-functions';
 import type { ParsedSource } from '../selection/find-functions';
-import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../selection/selectors';
-import type { SelectedFunction, SelectionSpec } from '../selection/selectors';
+import { functionNameMatches, mayContainSelection, selectFunctions } from '../selection/selectors';
+import type { SelectedFunction } from '../selection/selectors';
 import { loadSourceMap, originalViewOf } from '../sourcemap/load';
-import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../sourcemap/original';
+import { layoutThroughMap, namesMatchingIn, selectInScript, viewMayContainSelection } from '../sourcemap/original';
 import type { OriginalView } from '../sourcemap/original';
 import type { AgentConfig, AgentFunctionReport, AgentReport } from '../wire/agent-report';
 import { InspectorConnection } from './inspector-connection';
@@ -71,6 +71,9 @@ export class Agent {
   private readonly matchedLines = new Set<string>();
   /** Original files seen through the source maps of loaded scripts (a --line there that matched nothing is not inside a function). */
   private readonly mappedFiles = new Set<string>();
+  /** --function names that match a function in a node_modules script that was loaded (not profiled). */
+  private readonly nodeModulesMatches = new Set<string>();
+  private readonly nodeModulesScripts: ScriptParsedEvent[] = [];
   private readonly warnings: string[] = [];
   private readonly startedAt = Date.now();
   private locations = 0;
@@ -169,6 +172,7 @@ export class Agent {
   report(final: boolean): AgentReport {
     if (this.finalReport) return this.finalReport;
     if (final) this.attributor.finish(this.recorder.readNow());
+    this.recorder.exclude(() => this.lookInNodeModules());
     const stats = this.attributor.snapshot();
     const spec = this.config.selection;
     const report: AgentReport = {
@@ -187,6 +191,7 @@ export class Agent {
       }),
       unmatched: {
         functions: spec.functions.filter((f) => !this.matchedFunctions.has(f)),
+        inNodeModules: spec.functions.filter((f) => !this.matchedFunctions.has(f) && this.nodeModulesMatches.has(f)),
         lines: spec.lines.map((l) => `${l.file}:${l.line}`).filter((l) => !this.matchedLines.has(l)),
         linesOutsideFunctions: spec.lines
           .filter((l) => this.mappedFiles.has(l.file) && !this.matchedLines.has(`${l.file}:${l.line}`))
@@ -254,7 +259,11 @@ export class Agent {
       this.instrumentScript(event, (parsed) => parsed.functions.map((fn) => ({ fn, reasons: [] })));
       return;
     }
-    if (this.stopped || !this.isCandidate(event.url) || (this.scriptId !== undefined && event.scriptId !== this.scriptId)) return;
+    if (this.stopped || (this.scriptId !== undefined && event.scriptId !== this.scriptId)) return;
+    if (!this.isCandidate(event.url)) {
+      this.checkNodeModules(event);
+      return;
+    }
     if (this.deferred) {
       this.deferred.push(event);
       return;
@@ -299,18 +308,12 @@ export class Agent {
     }
   }
 
-  /**
-   * What the user marked in this script: in the JavaScript V8 runs, and through its source map in the original
-   * sources (a `--line` in an original file is matched there only: the generated file may have the same name).
-   */
+  /** What the user marked in this script (shared with the probe engine: selectInScript). */
   private select(parsed: ParsedSource, file: string | null, view: OriginalView | undefined): SelectedFunction[] {
-    const spec = this.config.selection;
-    if (!view) return selectFunctions(parsed, file, spec);
-    const generatedSpec: SelectionSpec = { ...spec, lines: spec.lines.filter((l) => !view.files.includes(l.file)) };
-    const mapped = selectThroughMap(parsed, view, spec);
-    for (const l of mapped.matchedLines) this.matchedLines.add(`${l.file}:${l.line}`);
-    for (const f of view.files) this.mappedFiles.add(f);
-    return mergeSelections(selectFunctions(parsed, file, generatedSpec), mapped.selected);
+    const { selected, matchedLines } = selectInScript(parsed, file, view, this.config.selection);
+    for (const l of matchedLines) this.matchedLines.add(`${l.file}:${l.line}`);
+    for (const f of view?.files ?? []) this.mappedFiles.add(f);
+    return selected;
   }
 
   /**
@@ -346,6 +349,39 @@ export class Agent {
       // Same words as the controller's, which keeps one of each.
       this.warnings.push(`could not read the source map of ${file} (${(err as Error).message}): its lines are the generated ones`);
       return undefined;
+    }
+  }
+
+  /**
+   * A node_modules script (not profiled), for the hint to add --include-node-modules. Only noted: its source is
+   * fetched, searched and parsed when a report is made, since it may load inside a profiled line.
+   */
+  private checkNodeModules(event: ScriptParsedEvent): void {
+    if (this.config.selection.functions.length === 0 || this.config.selection.positions) return;
+    if (isScriptOfProgram(event.url, true, [CALIBRATION_URL])) this.nodeModulesScripts.push(event);
+  }
+
+  /** Which unmatched --function names the node_modules scripts parsed since the last report would match. */
+  private lookInNodeModules(): void {
+    for (const event of this.nodeModulesScripts.splice(0)) {
+      const names = this.config.selection.functions.filter((f) => !this.matchedFunctions.has(f) && !this.nodeModulesMatches.has(f));
+      if (names.length === 0) return;
+      try {
+        const { scriptSource } = this.main.post<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId: event.scriptId });
+        const file = fileOf(event.url);
+        // A map that cannot be read only weakens the hint: no warning for a script lineprof does not profile.
+        const view = (): OriginalView | undefined => {
+          if (!event.sourceMapURL || !file) return undefined;
+          try {
+            return originalViewOf(loadSourceMap(file, event.sourceMapURL));
+          } catch {
+            return undefined;
+          }
+        };
+        for (const name of namesMatchingIn(scriptSource, event.isModule ? 'module' : 'script', names, view)) this.nodeModulesMatches.add(name);
+      } catch {
+        // Only a hint (a script collected since is gone).
+      }
     }
   }
 

@@ -90,8 +90,9 @@ export function start(config: AgentConfig, progress?: ProgressChannel, lease?: L
       progress.everyMs,
     );
     attached.timer.unref();
-    // A process that exits while a debugger is connected waits for it to disconnect (DESIGN.md §6): tell the
-    // controller, with the final figures, so that it disconnects and the exit goes on.
+    // A process that exits while a debugger is connected waits for it to disconnect (measured on Node 20: a
+    // `process.exit()` neither exits nor prints while a session is attached): tell the controller, with the final
+    // figures, so that it disconnects and the exit goes on.
     attached.onExit = () => {
       try {
         send({ report: agent.report(true), exiting: true });

@@ -9,17 +9,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isMainThread, Worker } from 'node:worker_threads';
+import * as workerThreads from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import type { AgentMessage, AgentReport, PreloadConfig } from '../wire/agent-report';
 import { Agent } from './agent';
 import { leaveEsmRegistration } from './probes/esm-registration';
 import { ProbeAgent } from './probes/probe-agent';
+import { answerSaveRequests, carryAgentIntoWorkers, takeHandoff } from './threads';
 import type { SamplerWorkerData } from './sampler-worker';
 import type { LifelineWorkerData } from './lifeline-worker';
 import { STOP_KEY } from '../wire/run-protocol';
 import type { StopAnswer, StopSignal } from '../wire/run-protocol';
 
 const ENV_KEY = 'LINEPROF_AGENT';
+/** lineprof's own workers, taken before the program's Worker is wrapped (threads.ts): they carry no agent. */
+const Worker = workerThreads.Worker;
 
 /**
  * The report goes to a file of its own in a directory only the controller's user can enter, written whole and then
@@ -47,17 +51,24 @@ const WORKER_START_TIMEOUT_MS = 2000;
 
 /**
  * The lifeline worker (lifeline-worker.ts) reads the controller's pipe on a thread of its own; it is connected
- * before the script starts, so that a controller killed at any moment ends the program. Unref'd: it must not keep the
- * program alive.
+ * before the script starts (see `waitFor`), so that a controller killed at any moment ends the program. Unref'd: it
+ * must not keep the program alive. Returns the flag it sets once connected.
  */
-function startLifeline(fd: number): void {
+function startLifeline(fd: number): SharedArrayBuffer {
   const flags = new SharedArrayBuffer(4);
   const workerData: LifelineWorkerData = { fd, flags };
   const worker = new Worker(path.join(__dirname, 'lifeline-worker.js'), { workerData, stdout: false, stderr: false, execArgv: [], env: {} });
   worker.unref();
   worker.on('error', () => undefined);
-  Atomics.wait(new Int32Array(flags), 0, 0, WORKER_START_TIMEOUT_MS);
+  return flags;
 }
+
+/** Waits (at most `timeoutMs`) for a worker to set its start flag. */
+function waitFor(flag: SharedArrayBuffer, timeoutMs: number): void {
+  Atomics.wait(new Int32Array(flag), 0, 0, timeoutMs);
+}
+
+const clock = (): number => performance.timeOrigin + performance.now();
 
 /**
  * `lineprof usage`: the sampler worker writes its samples straight to the channel. Unref'd: it must not keep the
@@ -66,34 +77,84 @@ function startLifeline(fd: number): void {
 const SAMPLER_START_TIMEOUT_MS = 2000;
 const SAMPLER_STOP_TIMEOUT_MS = 1000;
 
-/** Returns how to stop it: synchronously, with its inspector session closed. */
-function startSampler(intervalMs: number, fd: number): () => void {
+interface Sampler {
+  /** The flag the worker sets once connected to this thread's inspector. */
+  ready: SharedArrayBuffer;
+  /** A sample taken here, now, and the worker's samples every interval from now on. */
+  sampleFrom(t: number): void;
+  /** A last sample taken here, and the worker stopped, synchronously, with its inspector session closed. */
+  stop(): void;
+}
+
+function startSampler(intervalMs: number, fd: number): Sampler {
   const ready = new SharedArrayBuffer(4);
   const stopped = new SharedArrayBuffer(4);
-  const workerData: SamplerWorkerData = { intervalMs, fd, ready, stopped };
+  const workerData: SamplerWorkerData = { intervalMs, fd, ready, stopped, parentSamplesFirst: true };
   const worker = new Worker(path.join(__dirname, 'sampler-worker.js'), { workerData, stdout: false, stderr: false, execArgv: [], env: {} });
   worker.unref();
   worker.on('error', () => undefined);
-  // The script starts once the sampler is connected (~30 ms), so that its first moments are sampled too.
-  Atomics.wait(new Int32Array(ready), 0, 0, SAMPLER_START_TIMEOUT_MS);
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    // A process ending by a signal waits for every inspector session to disconnect (node's at-exit), and the
-    // worker's would never go by itself: the program would hang there.
-    worker.postMessage('disconnect');
-    Atomics.wait(new Int32Array(stopped), 0, 0, SAMPLER_STOP_TIMEOUT_MS);
+  // Taken on this thread: the worker's samples come through the inspector at an interrupt, which this one does not
+  // wait for, so the script's first moment and its last are in the samples even when it runs for a millisecond.
+  const sampleHere = (t: number): void => {
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    send(fd, { type: 'sample', sample: { t, rss, heapUsed, heapTotal, external } });
   };
+  let done = false;
+  return {
+    ready,
+    sampleFrom: (t) => {
+      sampleHere(t);
+      worker.postMessage({ origin: t });
+    },
+    stop: () => {
+      if (done) return;
+      done = true;
+      sampleHere(clock());
+      // A process ending by a signal waits for every inspector session to disconnect (node's at-exit), and the
+      // worker's would never go by itself: the program would hang there.
+      worker.postMessage('disconnect');
+      Atomics.wait(new Int32Array(stopped), 0, 0, SAMPLER_STOP_TIMEOUT_MS);
+    },
+  };
+}
+
+/**
+ * Calls `onStart` when the program's main CommonJS module is about to run (its first line), then steps aside. An ES
+ * module main is not seen here: its start is taken to be the preload's end.
+ */
+function onMainModuleStart(onStart: () => void): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Module = require('node:module') as { prototype: { _compile(this: { id: string }, ...args: unknown[]): unknown } };
+  const original = Module.prototype._compile;
+  // Loaded through node's ES module translators (an --import: a TypeScript loader) the main module's id is its path.
+  const mainPath = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
+  let seen = false;
+  const hook = function (this: { id: string }, ...args: unknown[]): unknown {
+    if (!seen && (this.id === '.' || (mainPath !== undefined && args[1] === mainPath))) {
+      seen = true;
+      // Put back, unless a loader wrapped it since (its wrapper calls this one, which then only passes through).
+      if (Module.prototype._compile === hook) Module.prototype._compile = original;
+      onStart();
+    }
+    return original.apply(this, args);
+  };
+  Module.prototype._compile = hook;
 }
 
 /** How old the latest report may be when the program dies without its exit handlers. */
 const SNAPSHOT_EVERY_MS = 1000;
 
 
-function main(): void {
-  // Node 20 runs --require preloads on its module loader thread too: the agent belongs to the program's thread.
-  if (!isMainThread) return;
+/** Both engines work in-process, before the script runs: no TCP inspector is opened, and nothing waits for a debugger. */
+function startAgent(config: PreloadConfig): ProbeAgent | Agent {
+  const agent = usesProbes(config) ? new ProbeAgent(config) : new Agent(config);
+  agent.start();
+  return agent;
+}
+
+const usesProbes = (config: PreloadConfig): boolean => config.engine === 'probes' && config.mode !== 'spans';
+
+function mainThread(): void {
   const raw = process.env[ENV_KEY];
   if (!raw) return;
   // Child processes of the program inherit the environment: they must not start an agent of their own.
@@ -101,6 +162,7 @@ function main(): void {
   const config = JSON.parse(raw) as PreloadConfig;
   let agent: ProbeAgent | Agent | undefined;
   let stopSampler = (): void => undefined;
+  const workers = carryAgentIntoWorkers(raw, __filename);
   // A stop can come twice at once (the signal itself, and the lifeline at an interrupt during the first's report):
   // the first one to start finishing ends the program, later ones return.
   let finishing = false;
@@ -119,6 +181,7 @@ function main(): void {
     if (finishing) return;
     finishing = true;
     saveOwnReport(true);
+    workers.saveAll();
     stopSampler();
   };
   const signalHandlers = new Map<StopSignal, () => void>();
@@ -149,21 +212,72 @@ function main(): void {
     process.on(signal, onSignal);
   }
   process.on('exit', finish);
-  // After the stop function is in place: a stop byte may already be waiting on the lifeline.
-  startLifeline(config.lifelineFd);
+  // After the stop function is in place: a stop byte may already be waiting on the lifeline. The workers boot on
+  // their own threads (~25 ms each) while the agent starts here.
+  const lifeline = startLifeline(config.lifelineFd);
+  const sampler = config.samplerIntervalMs ? startSampler(config.samplerIntervalMs, config.channelFd) : undefined;
 
-  // Both engines work in-process, before the script runs: no TCP inspector is opened (anyone on the machine could
-  // reach one), and nothing waits for a debugger.
-  const probes = config.engine === 'probes' && config.mode !== 'spans';
-  const started = probes ? new ProbeAgent(config) : new Agent(config);
-  started.start();
+  const probes = usesProbes(config);
+  const started = startAgent(config);
   if (started instanceof ProbeAgent) leaveEsmRegistration(() => started.registerEsmHook());
   agent = started;
-  send(config.channelFd, { type: 'ready', pid: process.pid });
+  waitFor(lifeline, WORKER_START_TIMEOUT_MS);
   // Probes: a recent report where a fatal end (out of memory, abort, SIGKILL) cannot destroy it. Taken between the
   // program's tasks; the probe engine's snapshot belongs to no line.
   if (probes) setInterval(() => saveOwnReport(false), SNAPSHOT_EVERY_MS).unref();
-  if (config.samplerIntervalMs) stopSampler = startSampler(config.samplerIntervalMs, config.channelFd);
+  if (sampler) {
+    // The sampler is connected before the script runs, so that its samples keep coming while the script is busy.
+    waitFor(sampler.ready, SAMPLER_START_TIMEOUT_MS);
+    stopSampler = sampler.stop;
+    onMainModuleStart(() => {
+      const t = clock();
+      send(config.channelFd, { type: 'script-start', t });
+      sampler.sampleFrom(t);
+    });
+  }
+  const handedOver = clock();
+  send(config.channelFd, { type: 'ready', pid: process.pid, t: handedOver });
+  sampler?.sampleFrom(handedOver);
+}
+
+/**
+ * A worker thread of the program (see threads.ts): its own agent and report file; no lifeline, signals or sampler,
+ * which are the process's. Its report is saved when it ends, when its parent asks, and (probes, spans) every second.
+ */
+function workerThread(): void {
+  const handoff = takeHandoff();
+  if (!handoff) return;
+  const config = JSON.parse(handoff.config) as PreloadConfig;
+  const reportFile = path.join(path.dirname(config.reportFile), `report-${threadId}.json`);
+  const warnings: string[] = [];
+  const agent = startAgent(config);
+  if (agent instanceof ProbeAgent) {
+    // No --import runs in a worker (nor the user's loaders): the ES module hook is registered from here.
+    try {
+      agent.registerEsmHook();
+    } catch (err) {
+      warnings.push(`ES modules loaded in worker thread ${threadId} are not profiled: ${(err as Error).message}`);
+    }
+  }
+  const workers = carryAgentIntoWorkers(handoff.config, __filename);
+  const save = (final: boolean): void => {
+    const report = agent.report(final);
+    saveReport(reportFile, warnings.length > 0 ? { ...report, warnings: [...report.warnings, ...warnings] } : report);
+  };
+  const finish = (): void => {
+    save(true);
+    workers.saveAll();
+  };
+  process.on('exit', finish);
+  answerSaveRequests(handoff, finish);
+  // Between the thread's tasks, where no line of the breakpoint engine's can be open.
+  if (usesProbes(config) || config.mode === 'spans') setInterval(() => save(false), SNAPSHOT_EVERY_MS).unref();
+  send(config.channelFd, { type: 'thread', threadId });
+}
+
+function main(): void {
+  if (isMainThread) mainThread();
+  else workerThread();
 }
 
 main();

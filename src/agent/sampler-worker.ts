@@ -1,8 +1,10 @@
 /**
  * The memory sampler: a worker thread inside the target that reads the main thread's JS heap through the main
- * thread's inspector (`Session.connectToMainThread`) every interval. The inspector answers between any two of the
- * main thread's JavaScript instructions, so samples keep coming while the program is busy in a long synchronous
- * function (a timer on the main thread would wait for it to return). Each sample costs the main thread ~0.5 ms and
+ * thread's inspector (`Session.connectToMainThread`) every interval. On Node 20 and 22 the inspector answers between
+ * any two of the main thread's JavaScript instructions, so samples keep coming while the program is busy in a long
+ * synchronous function (a timer on the main thread would wait for it to return); on 24 and 26 it answers only
+ * between tasks (measured: a request made during a 1 s loop is answered when the loop ends), and the samples of
+ * such a stretch have the RSS only. Each sample costs the main thread ~0.5 ms and
  * ~0.5 KB of garbage (one small evaluation there gives the heap and the external figure).
  */
 import * as fs from 'node:fs';
@@ -18,6 +20,11 @@ export interface SamplerWorkerData {
   ready?: SharedArrayBuffer;
   /** Set to 1 (and notified) once the worker has disconnected its session after a 'disconnect' message. */
   stopped?: SharedArrayBuffer;
+  /**
+   * The parent takes the first sample itself and then posts `{ origin }` (epoch ms): samples are taken at origin +
+   * k × interval from then on, so that they keep step with the script's start rather than with the worker's.
+   */
+  parentSamplesFirst?: boolean;
 }
 
 
@@ -25,7 +32,7 @@ export interface SamplerWorkerData {
 const MAIN_THREAD_MEMORY = '((m) => [m.heapUsed, m.heapTotal, m.external])(process.memoryUsage())';
 
 function main(): void {
-  const { intervalMs, fd, ready, stopped } = workerData as SamplerWorkerData;
+  const { intervalMs, fd, ready, stopped, parentSamplesFirst } = workerData as SamplerWorkerData;
   const session = new Session();
   session.connectToMainThread();
   if (ready) {
@@ -51,8 +58,13 @@ function main(): void {
   let disconnected = false;
   let current: Promise<void> = Promise.resolve();
   const tick = (): Promise<void> => {
-    // One sample at a time: when the main thread is slow to answer (a long GC), skip ticks rather than queue them.
-    if (busy) return current;
+    // One reading at a time: while the main thread has not answered the last one (a long GC; on Node 24 and 26 any
+    // synchronous stretch, as their inspector answers another thread's session only between tasks), a tick gives
+    // the RSS alone (the whole process's, readable from here) rather than queue a request.
+    if (busy) {
+      if (!disconnected) emit({ t: performance.timeOrigin + performance.now(), rss: process.memoryUsage.rss() });
+      return current;
+    }
     busy = true;
     current = sample();
     return current;
@@ -73,16 +85,40 @@ function main(): void {
       busy = false;
     }
   };
-  // A ref'd timer: an inspector session alone does not keep a worker's event loop alive.
-  const timer = setInterval(() => void tick(), intervalMs);
-  void tick();
+  const clock = (): number => performance.timeOrigin + performance.now();
+  let origin = clock();
+  // A ref'd timer: an inspector session alone does not keep a worker's event loop alive. Re-armed at each tick for
+  // the next origin + k × interval, so the samples do not drift by the time each takes.
+  let timer: NodeJS.Timeout | undefined;
+  /** The step (origin + step × interval) the timer is set for. A timer can fire a little early: never twice a step. */
+  let step = 0;
+  const schedule = (): void => {
+    if (disconnected) return;
+    const now = clock();
+    step = Math.max(step + 1, Math.floor((now - origin) / intervalMs) + 1);
+    timer = setTimeout(() => {
+      void tick();
+      schedule();
+    }, origin + step * intervalMs - now);
+  };
+  // Waiting for the parent's origin, no sample is taken in lineprof's own start-up.
+  if (!parentSamplesFirst) {
+    schedule();
+    void tick();
+  }
   parentPort?.on('message', (message: unknown) => {
     // A last sample, taken after the caller's work: wait for one in flight, then take a fresh one.
     if (message === 'stop') void current.then(tick).finally(() => process.exit(0));
+    if (typeof message === 'object' && message !== null && typeof (message as { origin?: unknown }).origin === 'number') {
+      origin = (message as { origin: number }).origin;
+      step = 0;
+      clearTimeout(timer);
+      schedule();
+    }
     // The program is ending: let go of its inspector at once (its main thread is waiting for this).
     if (message === 'disconnect') {
       disconnected = true;
-      clearInterval(timer);
+      clearTimeout(timer);
       session.disconnect();
       if (stopped) {
         const flag = new Int32Array(stopped);

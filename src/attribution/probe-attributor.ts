@@ -100,6 +100,10 @@ export class ProbeAttributor {
     return this.functions[fn]?.calls ?? 0;
   }
 
+  inCall(): boolean {
+    return this.stack.length > 0;
+  }
+
   hit(probeId: number, token: number, reading: Reading): void {
     const probe = this.probes[probeId];
     if (!probe) return;

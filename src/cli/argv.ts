@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { UsageError } from '../errors';
 
 /**
@@ -34,6 +35,8 @@ const FLAG_OPTIONS = new Set([
   '--no-include-children',
   '--chart',
   '--no-chart',
+  '--save',
+  '--no-save',
   '--allow-remote',
   '--markers',
   '--no-markers',
@@ -52,6 +55,13 @@ export interface SplitArgv {
   script: string[];
 }
 
+/** A `usage` target that is an inspector (host:port, a bare port, ws://…), not a script: it takes no arguments. */
+export const ADDRESS = /^(\d+|[\w.-]*:\d+|\[[^\]]*\]:\d+|wss?:\/\/.*)$/;
+
+export function isAddressTarget(token: string): boolean {
+  return ADDRESS.test(token) && !fs.existsSync(token);
+}
+
 export function splitRunArgv(argv: string[]): SplitArgv {
   const commandIndex = argv.findIndex((a) => !a.startsWith('-'));
   const command = argv[commandIndex];
@@ -68,13 +78,44 @@ export function splitRunArgv(argv: string[]): SplitArgv {
         i++;
       } else if (FLAG_OPTIONS.has(token) || token.includes('=')) {
         lineprof.push(token);
+      } else if (VALUE_OPTIONS.has(token)) {
+        throw new UsageError(`${token} needs a value (see lineprof ${command} --help)`);
       } else {
         // An unknown flag before the script would make yargs take the script as its value: say what is wrong.
         throw new UsageError(`unknown option ${token} before the script (see lineprof ${command} --help)`);
       }
       continue;
     }
+    if (command === 'usage' && isAddressTarget(token)) {
+      // `usage host:port --timeout 5`: an inspector has no arguments, so what follows it is lineprof's (as for
+      // attach); anything else after it goes to the handler, which refuses it in one line.
+      const rest = splitOptions(argv.slice(i + 1), command);
+      return { lineprof: [...lineprof, token, ...rest.lineprof], script: rest.script };
+    }
     return { lineprof: [...lineprof, token], script: argv.slice(i + 1) };
   }
   return { lineprof, script: [] };
+}
+
+/** lineprof's options after a `usage` inspector address; other tokens are kept apart. */
+function splitOptions(argv: string[], command: string): SplitArgv {
+  const lineprof: string[] = [];
+  const other: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const value = argv[i + 1];
+    if (VALUE_OPTIONS.has(token) && value !== undefined) {
+      lineprof.push(value.startsWith('-') ? `${token}=${value}` : token, ...(value.startsWith('-') ? [] : [value]));
+      i++;
+    } else if (token.startsWith('-') && token !== '-' && (FLAG_OPTIONS.has(token) || (token.includes('=') && VALUE_OPTIONS.has(token.slice(0, token.indexOf('=')))))) {
+      lineprof.push(token);
+    } else if (VALUE_OPTIONS.has(token)) {
+      throw new UsageError(`${token} needs a value (see lineprof ${command} --help)`);
+    } else if (token.startsWith('-') && token !== '-') {
+      throw new UsageError(`unknown option ${token} (see lineprof ${command} --help)`);
+    } else {
+      other.push(token);
+    }
+  }
+  return { lineprof, script: other };
 }

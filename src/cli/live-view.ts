@@ -15,22 +15,56 @@ export interface ProgressDisplay {
 
 const HOME_AND_CLEAR = '\x1b[H\x1b[2J';
 
-export function liveView(out: NodeJS.WriteStream, label: string, format: ByteFormat): ProgressDisplay {
+/** What the live view needs of a terminal: its size (re-read at each draw), and its 'resize' event when it has one. */
+export interface LiveTerminal {
+  columns?: number;
+  rows?: number;
+  write(text: string): unknown;
+  on?(event: 'resize', listener: () => void): unknown;
+  off?(event: 'resize', listener: () => void): unknown;
+}
+
+export function liveView(out: LiveTerminal, label: string, format: ByteFormat): ProgressDisplay {
   let drawn = false;
   let lastTables = '';
+  let last: AttachProgress | null = null;
+  const draw = (): void => {
+    if (!last) return;
+    out.write(`${HOME_AND_CLEAR}${fitScreen([header(label, last, format), '', ...lastTables.split('\n')], out.columns, out.rows)}`);
+    drawn = true;
+  };
+  // A resized terminal is redrawn at once at its new size, not at the next progress report.
+  out.on?.('resize', draw);
   return {
     update(progress) {
       if (progress.result) lastTables = renderText(progress.result, format);
-      const rows = Math.max(10, (out.rows || 40) - 3);
-      const body = lastTables.split('\n').slice(0, rows).join('\n');
-      out.write(`${HOME_AND_CLEAR}${header(label, progress, format)}\n\n${body}`);
-      drawn = true;
+      last = progress;
+      draw();
     },
     close() {
+      out.off?.('resize', draw);
       if (drawn) out.write(HOME_AND_CLEAR);
       drawn = false;
     },
   };
+}
+
+/**
+ * The screen's lines cut to the terminal: none longer than its columns (a wrapped line would push the top off the
+ * screen), and one line fewer than its rows (the last is written without a newline, so nothing scrolls); tables
+ * longer than that end with a line saying how many lines are not shown.
+ */
+export function fitScreen(lines: string[], columns = 80, rows = 24): string {
+  const width = Math.max(1, columns || 80);
+  const height = Math.max(2, (rows || 24) - 1);
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines = lines.slice(0, -1);
+  const shown = lines.length <= height ? lines : [...lines.slice(0, height - 1), `… ${lines.length - height + 1} more lines`];
+  return shown.map((l) => cut(l, width)).join('\n');
+}
+
+function cut(line: string, width: number): string {
+  const chars = [...line];
+  return chars.length <= width ? line : `${chars.slice(0, width - 1).join('')}…`;
 }
 
 export function progressLine(out: NodeJS.WritableStream, label: string, format: ByteFormat): ProgressDisplay {

@@ -10,6 +10,7 @@ import { reportCommand } from './commands/report';
 import { attachCommand } from './commands/attach';
 import { makeUsageCommand } from './commands/usage';
 import { plotCommand } from './commands/plot';
+import { listCommand } from './commands/list';
 import { say } from './output';
 
 export async function main(argv: string[]): Promise<void> {
@@ -30,8 +31,9 @@ export async function main(argv: string[]): Promise<void> {
       .command(makeUsageCommand(script))
       .command(plotCommand)
       .command(reportCommand)
+      .command(listCommand)
       .option('verbose', { type: 'boolean', describe: 'Show stack traces of errors', global: true })
-      .demandCommand(1, 'name a command: run, attach, usage, plot or report')
+      .demandCommand(1, 'name a command: run, attach, usage, plot, report or list')
       .strict()
       .fail((message, err) => {
         throw err ?? new UsageError(`${message.replace(/\s*\n\s*/g, ' ')} (see lineprof --help)`);
@@ -52,10 +54,10 @@ function reportError(err: unknown, verbose: boolean): number {
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(
-    `lineprof: internal error: ${e?.message ?? String(err)}. This is a bug in lineprof; please report it` +
+  say(
+    `internal error: ${(e?.message ?? String(err)).split('\n')[0]}. This is a bug in lineprof; please report it` +
       (verbose ? '' : ' (run with --verbose for the stack trace)') +
-      '.\n',
+      '.',
   );
   if (verbose && e?.stack) process.stderr.write(`${e.stack}\n`);
   return 70;

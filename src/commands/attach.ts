@@ -29,6 +29,8 @@ import type { ScriptListing } from '../agent/agent';
 export { DEFAULT_MAX_EDIT_PAUSE_MS };
 
 const POLL_MS = 250;
+/** Closes the target's inspector once lineprof's connection is gone (node's close waits for it). */
+const CLOSE_INSPECTOR = "(r => setTimeout(() => r('node:inspector').close(), 50).unref())(require)";
 const PROGRESS_BINDING = '__lineprofProgress';
 
 export interface AttachOptions extends EndpointRequest, Omit<ProfileOptions, 'engine'> {
@@ -114,7 +116,14 @@ export function startAttach(options: AttachOptions): AttachHandle {
 /** A second Ctrl-C while lineprof waits for the target: lineprof leaves now. */
 class EndedByUser extends TargetError {
   constructor() {
-    super('detached before profiling began (interrupted twice)', 'interrupted', 130);
+    super('left before profiling began (interrupted twice); the target puts itself back', 'interrupted', 130);
+  }
+}
+
+/** The first Ctrl-C came while lineprof was still attaching: it leaves before the agent starts. */
+class InterruptedBeforeStart extends TargetError {
+  constructor() {
+    super('interrupted before profiling began: nothing was profiled, the target is as it was', 'interrupted', 130);
   }
 }
 
@@ -128,8 +137,13 @@ async function attachSession(
   const unlessEnded = <T>(pending: Promise<T>): Promise<T> =>
     Promise.race([pending, endNow.promise.then(() => Promise.reject(new EndedByUser()))]);
   const endpoint = await unlessEnded(resolveEndpoint(options));
-  const session = await unlessEnded(InspectorSession.connect(endpoint.url));
-  const startedAt = new Date();
+  const connecting = InspectorSession.connect(endpoint.url);
+  // A connection that comes after the user left is closed at once (it would keep lineprof alive).
+  const session = await unlessEnded(connecting).catch((err: unknown) => {
+    if (err instanceof EndedByUser) void connecting.then((late) => late.close(), () => undefined);
+    throw err;
+  });
+  let startedAt = new Date();
   let targetGone = false;
   let exiting = false;
   session.onDisconnect(() => {
@@ -174,8 +188,11 @@ async function attachSession(
         }
       }, FIRST_ANSWER_MS),
     );
+    // A stop asked for while attaching: nothing started yet, so nothing to report; leave (cleaning up below).
+    if (outcome.settled) throw new InterruptedBeforeStart();
     try {
       agent = await unlessEnded(RemoteAgent.load(session));
+      if (outcome.settled) throw new InterruptedBeforeStart();
       const lease: LeaseTerms = { closeInspector: endpoint.openedByUs === true };
       const start = (): Promise<{ leaseless?: boolean }> => call('start', config, progress, lease);
       // A lineprof that was leaving (its lease running out) can take its module out between load and start.
@@ -185,6 +202,8 @@ async function attachSession(
         return start();
       });
       attached = true;
+      // The profile's time (and --duration) runs from the agent's start, not from the connection.
+      startedAt = new Date();
       if (started.leaseless) leaseWarning = 'the target cannot tell when lineprof is gone (no /proc): if lineprof is killed, it stays as it is until it restarts';
     } catch (err) {
       if (err instanceof TargetError && /lineprof run already attached/.test(err.message)) {
@@ -270,11 +289,10 @@ async function attachSession(
     if (!targetGone && answering) {
       await unlessEnded(session.removeBinding(PROGRESS_BINDING)).catch(() => undefined);
       // An inspector lineprof opened (--pid) is closed again once this connection is gone (close waits for it).
-      if (endpoint.openedByUs) {
-        await unlessEnded(session.evaluate("(r => setTimeout(() => r('node:inspector').close(), 50).unref())(require)")).catch(
-          () => undefined,
-        );
-      }
+      if (endpoint.openedByUs) await unlessEnded(session.evaluate(CLOSE_INSPECTOR)).catch(() => undefined);
+    } else if (!targetGone && !attached && endpoint.openedByUs) {
+      // Leaving at once (interrupted twice) before the agent took its lease: nothing else would close it.
+      void session.evaluate(CLOSE_INSPECTOR).catch(() => undefined);
     }
     await session.close();
   }
@@ -312,6 +330,8 @@ export async function listTarget(options: AttachOptions): Promise<{ label: strin
       await agent.call('unload').catch(() => undefined);
     }
   } finally {
+    // An inspector --pid opened for the listing is closed again, as after a profile.
+    if (endpoint.openedByUs) await session.evaluate(CLOSE_INSPECTOR).catch(() => undefined);
     await session.close();
   }
 }

@@ -5,9 +5,10 @@
  *   thread's inspector (samples keep coming while the main thread is busy), with the process's RSS; the marked
  *   functions' calls are recorded as spans (entry and exit only).
  * - A running Node process with an inspector (`host:port`): one evaluation of process.memoryUsage() per sample
- *   over the websocket (a request and its answer, ~0.5 ms: the 40 ms stall of DESIGN.md §4 is the pause loop's).
- *   The RSS is the target's own figure, right in a container too. Spans as for a script: lineprof's agent goes in
- *   as with `lineprof attach`, in spans mode, and comes out with them at the end.
+ *   over the websocket (a request and its answer, ~0.5 ms; the ~40 ms stall of a pause driven over the websocket,
+ *   Nagle and delayed ACK holding its small segments, is the pause loop's). The RSS is the target's own figure,
+ *   right in a container too. Spans as for a script: lineprof's agent goes in as with `lineprof attach`, in spans
+ *   mode, and comes out with them at the end.
  * - Any process (`--pid`): its RSS from the operating system, no inspector opened.
  */
 import { TargetError, UsageError } from '../errors';
@@ -88,6 +89,7 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
   const samples: UsageSample[] = [];
   const origin = now();
   let childPid: number | undefined;
+  let scriptStart: { t: number; firstLine: boolean } | undefined;
   const session = new LaunchSession(
     checked,
     { selection: checked.selection, includeNodeModules: false, gcEvery: 0, calibrationSamples: 0, mode: 'spans' },
@@ -105,13 +107,17 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
           samples.push(sample);
           options.onSample?.(sample);
         },
+        onScriptStart: (t, firstLine) => {
+          if (!scriptStart?.firstLine) scriptStart = { t, firstLine };
+        },
       },
     },
   );
   childPid = session.pid;
   const warnings: string[] = [];
   const done = (async (): Promise<UsageResult> => {
-    const startedAt = new Date();
+    // The origin of every time in the result, so that a reader can put the script's own clock beside them.
+    const startedAt = new Date(origin);
     await session.ready;
     const timer =
       options.timeoutSeconds !== undefined
@@ -136,6 +142,7 @@ function launchAndSample(options: UsageOptions, interval: number): UsageHandle {
       exit: exitOf(exit),
       endedBy: endedBy === 'signal' ? 'stop' : endedBy,
       samples,
+      ...(scriptStart ? { scriptStart: since(origin, scriptStart.t) } : {}),
       spans: report ? spansOf(report, origin) : [],
       peak: peakOf(samples),
       warnings: [...warnings, ...(report?.warnings ?? []), ...spanWarnings(report)],
@@ -164,6 +171,7 @@ function spansOf(report: AgentReport, origin: number): UsageSpan[] {
       end: span.end === undefined ? null : since(origin, span.end),
       heapStart: span.heapStart,
       heapEnd: span.heapEnd ?? null,
+      ...(fn.thread !== undefined ? { thread: fn.thread } : {}),
     };
   });
 }
@@ -174,7 +182,7 @@ function spanWarnings(report: AgentReport | undefined): string[] {
 }
 
 
-/** One evaluation gives everything: a round trip over the websocket is slow (DESIGN.md §4). */
+/** One evaluation gives everything: a round trip over the websocket is slow (~0.5 ms a request). */
 const MEMORY_EXPRESSION = 'JSON.stringify({ pid: process.pid, ...process.memoryUsage() })';
 
 function sampleRunning(options: UsageOptions, interval: number): UsageHandle {

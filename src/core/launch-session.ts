@@ -3,7 +3,8 @@
  * the agent, and one end — the script's exit, with the agent's latest report and the first reason lineprof had to
  * end it (a signal, a timeout), if any.
  */
-import { TargetError } from '../errors';
+import * as fs from 'node:fs';
+import { TargetError, UsageError } from '../errors';
 import type { SelectionSpec } from '../selection/selectors';
 import { launchTarget } from '../target/launch';
 import type { LaunchedTarget, LaunchOptions } from '../target/launch';
@@ -53,6 +54,9 @@ export interface CheckedLaunch {
  */
 export function checkLaunch(request: LaunchRequest, requireMarks: boolean): CheckedLaunch {
   const cwd = request.cwd ?? process.cwd();
+  if (!fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`the working directory ${cwd} does not exist or is not a directory`);
+  }
   const env = request.env ?? process.env;
   const script = resolveScript(request.script, cwd);
   checkNodeArgs(request.nodeArgs ?? [], env);
@@ -106,6 +110,8 @@ export class LaunchSession implements SessionControls {
       endedBy: this.stopped.value ?? 'exit',
     }));
     this.ready.catch(() => undefined);
+    // A spawn that failed rejects both: `ready` says why in one line, and `ended` is never awaited then.
+    this.ended.catch(() => undefined);
   }
 
   get pid(): number | undefined {
@@ -141,7 +147,9 @@ export class LaunchSession implements SessionControls {
       await this.target.ready;
     } catch (err) {
       this.target.kill('SIGKILL');
-      const exit = await this.target.exited;
+      // Node never started (the spawn itself failed): the error already says so.
+      const exit = await this.target.exited.catch(() => undefined);
+      if (!exit) throw err;
       if (err instanceof TargetError && err.code === 'target-exit') {
         throw new TargetError(
           `${displayPath(this.request.script, this.request.cwd)} exited (${describeExit(exit)}) before it could be profiled` +

@@ -21,9 +21,10 @@
  *   or yielded operand, a resumed value is computed). An interval runs from one reading of a call to its next and is
  *   charged to the line of the first.
  * - No `try/finally`: the return value passing through a `finally` stops V8's escape analysis of returned objects
- *   (DESIGN §9). A probe after each return value and one before the closing brace close the call; a throw out of it
- *   is reported by a rethrowing catch (`throws`), which LiveEdit cannot take (DESIGN §10): without it the runtime
- *   closes such a call when a reading of a call below it comes.
+ *   (measured: 0 → 40 B per call). A probe after each return value and one before the closing brace close the call;
+ *   a throw out of it is reported by a rethrowing catch (`throws`), which LiveEdit cannot take in an ES module (any
+ *   insertion at a function's end gets the whole edit refused, BlockedByTopLevelEsModuleChange): without it the
+ *   runtime closes such a call when a reading of a call below it comes.
  * - Multi-line statements are split as V8's breakpoints split them: a call that starts a line gets a reading before
  *   it (`(G.s(T,k),call())`), and a member chain continued on a new line gets one after the part before it.
  * - An arrow with an expression body gets a block body on the same line, so it has a token like any function.
@@ -166,6 +167,21 @@ export interface InstrumentOptions {
    * given E's value, closes it (the assignment's value is E's). Not for async arrows, whose E resumes later.
    */
   expressionArrowsInPlace?: boolean;
+  /**
+   * Through a source map: where a generated offset is in the original (file, line, and the original line's text
+   * before it), or undefined where nothing maps. The readings inside a statement then split it by original lines (a
+   * minifier joins a function's statements into one line, one declaration or one comma sequence): a call or a
+   * member chain's continuation that begins an original line, and each declarator or sequence element that comes
+   * from another original line than the one before it.
+   */
+  original?: (offset: number) => OriginalSpot | undefined;
+}
+
+export interface OriginalSpot {
+  file: string;
+  line: number;
+  /** The original line's text before the position. */
+  before: string;
 }
 
 export function instrument(
@@ -210,11 +226,57 @@ export function instrument(
     const statementProbe = (at: number, line = lineOf(at), maySuspend = false, kind = ProbeKind.Statement): string =>
       `${G}.s(${T},${probe(at, line, kind, maySuspend)});`;
 
+    const original = options.original;
+    const sameOriginalLine = (a: OriginalSpot | undefined, b: OriginalSpot | undefined): boolean =>
+      a !== undefined && b !== undefined && a.file === b.file && a.line === b.line;
+    /** `(G.s(T,k),E)`: a reading before E, charged to the line of `at`. */
+    const readBefore = (n: Node, at: number): void => {
+      wrap(n.start, n.end, `(${G}.s(${T},${probe(at, lineOf(at), ProbeKind.Statement)}),`, ')');
+    };
+    /**
+     * Whether a call at `at` gets a reading of its own: it begins a line other than its statement's (the original
+     * lines through a source map, where `at` maps).
+     */
+    const callBeginsLine = (at: number, statementAt: number, statementLine: number): boolean => {
+      const spot = original?.(at);
+      if (spot) return spot.before.trim() === '' && !sameOriginalLine(spot, original!(statementAt));
+      return startsLine(source, lineStarts, at) && lineOf(at) !== statementLine;
+    };
+    /** Whether a member chain continues on a line of its own at the property. */
+    const dotBeginsLine = (n: Node): boolean => {
+      const spot = original?.(n.property.start);
+      if (spot) return /^\s*\??\.?$/.test(spot.before) && !sameOriginalLine(spot, original!(n.object.start));
+      return dotStartsLine(source, lineStarts, n.object.end, n.property.start);
+    };
+    /** Through a source map: declarators and comma-separated expressions joined from several original lines. */
+    const joinedParts = (n: Node): void => {
+      if (!original) return;
+      const parts: Array<{ at: number; value: Node | null }> =
+        n.type === 'SequenceExpression'
+          ? n.expressions.map((e: Node) => ({ at: e.start, value: e }))
+          : n.type === 'VariableDeclaration'
+            ? n.declarations.map((d: Node) => ({ at: d.start, value: d.init }))
+            : [];
+      for (let i = 1; i < parts.length; i++) {
+        const { at, value } = parts[i]!;
+        // An initialiser that is a function or class runs nothing, and a wrapper would lose its inferred name.
+        if (!value || FUNCTION_TYPES.has(value.type) || value.type === 'ClassExpression') continue;
+        const spot = original(at);
+        if (spot && !sameOriginalLine(spot, original(parts[i - 1]!.at))) {
+          readBefore(value, at);
+          readAt.add(value.start);
+        }
+      }
+    };
+    /** Starts of the expressions already given a reading before them. */
+    const readAt = new Set<number>();
+
     /** Readings inside one statement's expressions: calls starting a line, member chains, awaits and yields. */
-    const expressionProbes = (root: Node, statementLine: number): void => {
+    const expressionProbes = (root: Node, statementLine: number, statementAt: number): void => {
       const visit = (n: Node, inChain: boolean): void => {
         if (FUNCTION_TYPES.has(n.type) || n.type === 'ClassBody') return; // their own code, not this function's
         const chain = inChain || n.type === 'ChainExpression';
+        joinedParts(n);
         if (n.type === 'AwaitExpression' || n.type === 'YieldExpression') {
           const line = lineOf(n.start);
           const resume = probe(n.start, line, ProbeKind.Statement);
@@ -226,16 +288,9 @@ export function instrument(
             const suspend = probe(n.start, line, ProbeKind.Statement, true);
             wrap(n.start, n.end, `${G}.v(${T},${resume},`, ` ${G}.v(${T},${suspend},void 0))`);
           }
-        } else if (!chain && (n.type === 'CallExpression' || n.type === 'NewExpression') && startsLine(source, lineStarts, n.start)) {
-          const line = lineOf(n.start);
-          if (line !== statementLine) wrap(n.start, n.end, `(${G}.s(${T},${probe(n.start, line, ProbeKind.Statement)}),`, ')');
-        } else if (
-          !chain &&
-          n.type === 'MemberExpression' &&
-          n.object.type !== 'Super' &&
-          !n.optional &&
-          dotStartsLine(source, lineStarts, n.object.end, n.property.start)
-        ) {
+        } else if (!chain && (n.type === 'CallExpression' || n.type === 'NewExpression')) {
+          if (!readAt.has(n.start) && callBeginsLine(n.start, statementAt, statementLine)) readBefore(n, n.start);
+        } else if (!chain && n.type === 'MemberExpression' && n.object.type !== 'Super' && !n.optional && dotBeginsLine(n)) {
           const line = lineOf(n.property.start);
           wrap(n.object.start, n.object.end, ...passValue(n.object, probe(n.property.start, line, ProbeKind.Statement)));
         }
@@ -293,7 +348,7 @@ export function instrument(
           list(s.body);
           return;
         case 'IfStatement':
-          expressionProbes(s.test, line);
+          expressionProbes(s.test, line, s.start);
           nested(s.consequent);
           if (s.alternate) nested(s.alternate);
           return;
@@ -304,15 +359,15 @@ export function instrument(
           else nested(s.body);
           return;
         case 'ForStatement': {
-          if (s.init) expressionProbes(s.init, line);
+          if (s.init) expressionProbes(s.init, line, s.start);
           const headerLine = line;
           if (s.test) {
             point(s.test.start, `${G}.s(${T},${probe(s.test.start, headerLine, ProbeKind.Statement)}),`);
-            expressionProbes(s.test, headerLine);
+            expressionProbes(s.test, headerLine, s.start);
           }
           if (s.update) {
             point(s.update.start, `${G}.s(${T},${probe(s.update.start, headerLine, ProbeKind.Statement)}),`);
-            expressionProbes(s.update, headerLine);
+            expressionProbes(s.update, headerLine, s.start);
           }
           nested(s.body);
           return;
@@ -321,13 +376,13 @@ export function instrument(
         case 'DoWhileStatement': {
           const testLine = lineOf(s.test.start);
           point(s.test.start, `${G}.s(${T},${probe(s.test.start, testLine, ProbeKind.Statement)}),`);
-          expressionProbes(s.test, testLine);
+          expressionProbes(s.test, testLine, s.test.start);
           nested(s.body);
           return;
         }
         case 'ForInStatement':
         case 'ForOfStatement': {
-          expressionProbes(s.right, line);
+          expressionProbes(s.right, line, s.start);
           // Each iteration's step (the iterator's next(), awaited in `for await`) is charged to the header: a reading
           // at the body's end starts it, the body's first reading ends it. (A `continue` skips that reading: the step
           // then goes to the line of the `continue`.)
@@ -346,7 +401,7 @@ export function instrument(
           return;
         }
         case 'SwitchStatement':
-          expressionProbes(s.discriminant, line);
+          expressionProbes(s.discriminant, line, s.start);
           for (const c of s.cases) list(c.consequent);
           return;
         case 'TryStatement': {
@@ -366,13 +421,13 @@ export function instrument(
           return;
         }
         case 'WithStatement':
-          expressionProbes(s.object, line);
+          expressionProbes(s.object, line, s.start);
           nested(s.body);
           return;
         case 'ReturnStatement': {
           if (s.argument) {
             const mark = edits.length;
-            expressionProbes(s.argument, line);
+            expressionProbes(s.argument, line, s.start);
             const exit = probe(s.start, line, finallyDepth > 0 ? ProbeKind.Returning : ProbeKind.Exit);
             wrapOutside(mark, s.argument.start, s.argument.end, ...passValue(s.argument, exit));
           } else {
@@ -382,7 +437,7 @@ export function instrument(
           return;
         }
         default:
-          expressionProbes(s, line);
+          expressionProbes(s, line, s.start);
       }
     };
 
@@ -426,7 +481,7 @@ export function instrument(
       const line = lineOf(body.start);
       const entry = probe(body.start, line, ProbeKind.Entry);
       const mark = edits.length;
-      expressionProbes(body, line);
+      expressionProbes(body, line, body.start);
       const exit = probe(node.end - 1, lineOf(node.end - 1), ProbeKind.Exit);
       wrapOutside(mark, arrow, node.end, `{var ${T}=${G}.e(${entry});${tryOpen}return ${G}.v(${T},${exit},`, `)${tryClose}}`);
     }

@@ -10,12 +10,30 @@ export function buildFunctionProfiles(report: AgentReport): FunctionProfile[] {
   const merged = new Map<string, FunctionProfile>();
   for (const fn of report.functions) {
     // The same function parsed twice (a file loaded again) has the same place and the same source.
-    const key = `${fn.file}\0${fn.startLine}:${fn.startColumn}\0${fn.name}\0${fn.source.join('\n')}`;
+    // Each thread's calls are its own table.
+    const key = `${fn.thread ?? 0}\0${fn.file}\0${fn.startLine}:${fn.startColumn}\0${fn.name}\0${fn.source.join('\n')}`;
     const profile = toProfile(fn);
     const existing = merged.get(key);
     merged.set(key, existing ? mergeProfiles(existing, profile) : profile);
   }
-  return [...merged.values()].sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine);
+  return withoutIdleCopies([...merged.values()]).sort((a, b) => a.file.localeCompare(b.file) || a.startLine - b.startLine || (a.thread ?? 0) - (b.thread ?? 0));
+}
+
+/**
+ * Each thread that loads a module instruments its marked functions: a function called in some threads only has a
+ * table for those (one with no call in any thread keeps one table, the first thread's, saying "0 calls").
+ */
+function withoutIdleCopies(profiles: FunctionProfile[]): FunctionProfile[] {
+  const place = (p: FunctionProfile): string => `${p.file}\0${p.startLine}\0${p.name}`;
+  const groups = new Map<string, FunctionProfile[]>();
+  for (const p of profiles) (groups.get(place(p)) ?? groups.set(place(p), []).get(place(p))!).push(p);
+  return profiles.filter((p) => {
+    const group = groups.get(place(p))!;
+    // Only copies from other threads (two functions of one name on one line are two tables, as ever).
+    if (p.calls + p.openCalls > 0 || group.every((o) => o.thread === p.thread)) return true;
+    const called = group.some((o) => o.calls + o.openCalls > 0);
+    return !called && group[0] === p;
+  });
 }
 
 function toProfile(fn: AgentFunctionReport): FunctionProfile {
@@ -52,6 +70,7 @@ function toProfile(fn: AgentFunctionReport): FunctionProfile {
     maxCallNetBytes: fn.maxCallNetBytes ?? null,
     lines,
     ...(fn.engine ? { engine: fn.engine } : {}),
+    ...(fn.thread !== undefined ? { thread: fn.thread } : {}),
   };
 }
 
@@ -148,9 +167,10 @@ export function profileResultOf(report: AgentReport, context: ResultContext): Pr
 export function warningsOf(report: AgentReport): string[] {
   return [
     ...report.warnings,
-    ...report.unmatched.functions.map(
-      (f) =>
-        `--function ${f} matched no function in the scripts the program loaded` +
+    ...report.unmatched.functions.map((f) =>
+      report.unmatched.inNodeModules?.includes(f)
+        ? `--function ${f} matched no function in the program's own scripts; one in node_modules matches: add --include-node-modules`
+        : `--function ${f} matched no function in the scripts the program loaded` +
         // Probes reach only what require and import load.
         (report.stats.engine === 'probes'
           ? ' (probes do not reach code made by eval, new Function or vm; --engine breakpoints does when it has a //# sourceURL)'

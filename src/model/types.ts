@@ -49,6 +49,8 @@ export interface FunctionProfile {
   lines: LineProfile[];
   /** Attach: which engine read it, when one function's figures come from both (see AgentFunctionReport). */
   engine?: 'probes' | 'breakpoints' | 'breakpoints, then probes';
+  /** The worker thread it ran in (its `worker_threads` threadId), with a table of its own; absent: the main thread. */
+  thread?: number;
 }
 
 export interface ProfileResult {

@@ -84,3 +84,35 @@ function fromProfile(result: ProfileResult): PlotData {
     peak,
   };
 }
+
+/** One colour per overlaid result (mprof plot a b), in order; then they repeat. */
+export const OVERLAY_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+
+/**
+ * Several results on one plot (`lineprof plot a.json b.json`): each result's first series (RSS for usage, the JS
+ * heap timeline for run/attach) in a colour of its own, named in the legend by `name` (its file); the spans lanes
+ * are named "name: function"; the peak marked is the highest of them all.
+ */
+export function overlayPlotData(items: Array<{ name: string; result: UsageResult | ProfileResult }>): PlotData {
+  if (items.length === 1) return plotDataOf(items[0]!.result);
+  const series: PlotSeries[] = [];
+  const spans: PlotSpan[] = [];
+  let peak: PlotData['peak'] = null;
+  let duration = 0;
+  items.forEach(({ name, result }, i) => {
+    const data = plotDataOf(result);
+    const first = data.series[0]!;
+    series.push({ label: `${name} (${first.label})`, color: OVERLAY_COLORS[i % OVERLAY_COLORS.length]!, points: first.points });
+    for (const s of data.spans) spans.push({ ...s, name: `${name}: ${s.name}` });
+    if (data.peak && (!peak || data.peak.bytes > peak.bytes)) peak = { ...data.peak, label: `${name} ${data.peak.label}` };
+    duration = Math.max(duration, data.durationSeconds);
+  });
+  return {
+    title: `lineprof plot: ${items.length} results`,
+    subtitle: `${items.map((x) => x.name).join(', ')}; times since each one's start`,
+    durationSeconds: duration,
+    series,
+    spans,
+    peak,
+  };
+}

@@ -5,12 +5,22 @@
 import { formatBytes } from '../report/format';
 import { COLORS } from './data';
 import type { PlotData } from './data';
+import { byteScale, tickLabel, timeTicks } from './scale';
 
 export const WIDTH = 960;
 /** The picture's height without lanes; each marked function's lane adds LANE below the chart, which keeps its size. */
 export const HEIGHT = 540;
 const MARGIN = { left: 84, right: 24, top: 64, bottom: 56 };
 const LANE = 18;
+/**
+ * Lane names are drawn right-aligned before the chart: the left margin grows to the longest (measured at DejaVu
+ * Sans 12 px's widest usual letters, ~7.2 px), up to MAX_LEFT; a longer name loses its end to an ellipsis, never
+ * its start.
+ */
+const CHAR_PX = 7.2;
+const MAX_LEFT = 300;
+const LABEL_GAP = 12;
+const MAX_LABEL_CHARS = Math.floor((MAX_LEFT - LABEL_GAP) / CHAR_PX);
 const SPAN_COLORS = ['#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 
 export interface PlotGeometry {
@@ -19,8 +29,19 @@ export interface PlotGeometry {
   y(bytes: number): number;
 }
 
-export function plotGeometry(data: PlotData): PlotGeometry & { maxBytes: number; end: number; chartBottom: number; height: number } {
+export function plotGeometry(data: PlotData): PlotGeometry & {
+  maxBytes: number;
+  /** The byte axis's ticks, 0 to maxBytes. */
+  ticks: number[];
+  end: number;
+  chartBottom: number;
+  height: number;
+  /** The chart's left edge: room for the y axis's labels and the longest lane name. */
+  left: number;
+} {
   const names = spanNames(data);
+  const longest = Math.max(0, ...names.map((n) => laneLabel(n).length));
+  const left = Math.max(MARGIN.left, Math.ceil(longest * CHAR_PX) + LABEL_GAP);
   const height = HEIGHT + names.length * LANE;
   const chartBottom = HEIGHT - MARGIN.bottom;
   // Loops, not spreads: a four-hour recording has a million points.
@@ -32,14 +53,17 @@ export function plotGeometry(data: PlotData): PlotGeometry & { maxBytes: number;
       if (bytes > top) top = bytes;
     }
   }
-  const maxBytes = niceMax(top);
-  const width = WIDTH - MARGIN.left - MARGIN.right;
+  const scale = byteScale(top);
+  const maxBytes = scale.top;
+  const width = WIDTH - left - MARGIN.right;
   return {
     end,
     maxBytes,
+    ticks: scale.ticks,
     chartBottom,
     height,
-    x: (t) => MARGIN.left + (t / end) * width,
+    left,
+    x: (t) => left + (t / end) * width,
     y: (bytes) => chartBottom - (bytes / maxBytes) * (chartBottom - MARGIN.top),
   };
 }
@@ -56,12 +80,11 @@ export function renderSvg(data: PlotData): string {
   );
   // Axes and grid.
   const format = { unit: 'auto' as const, precision: 1 };
-  for (let i = 0; i <= 5; i++) {
-    const bytes = (g.maxBytes * i) / 5;
+  for (const bytes of g.ticks) {
     const y = round(g.y(bytes));
     out.push(
-      `<line x1="${MARGIN.left}" y1="${y}" x2="${WIDTH - MARGIN.right}" y2="${y}" stroke="#e5e5e5"/>`,
-      `<text x="${MARGIN.left - 6}" y="${y + 4}" text-anchor="end" fill="#333333">${escapeXml(formatBytes(bytes, format))}</text>`,
+      `<line x1="${g.left}" y1="${y}" x2="${WIDTH - MARGIN.right}" y2="${y}" stroke="#e5e5e5"/>`,
+      `<text x="${g.left - 6}" y="${y + 4}" text-anchor="end" fill="#333333">${escapeXml(tickLabel(bytes, g.ticks))}</text>`,
     );
   }
   for (const t of timeTicks(g.end)) {
@@ -72,8 +95,8 @@ export function renderSvg(data: PlotData): string {
     );
   }
   out.push(
-    `<line x1="${MARGIN.left}" y1="${g.chartBottom}" x2="${WIDTH - MARGIN.right}" y2="${g.chartBottom}" stroke="#333333"/>`,
-    `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${g.chartBottom}" stroke="#333333"/>`,
+    `<line x1="${g.left}" y1="${g.chartBottom}" x2="${WIDTH - MARGIN.right}" y2="${g.chartBottom}" stroke="#333333"/>`,
+    `<line x1="${g.left}" y1="${MARGIN.top}" x2="${g.left}" y2="${g.chartBottom}" stroke="#333333"/>`,
     `<text x="${WIDTH - MARGIN.right}" y="${g.height - 8}" text-anchor="end" fill="#333333">time (s)</text>`,
   );
   // Spans: a translucent band over the chart and a bar in the function's lane. Calls closer than a pixel are drawn
@@ -91,7 +114,7 @@ export function renderSvg(data: PlotData): string {
     );
   }
   names.forEach((name, lane) => {
-    out.push(`<text x="${MARGIN.left - 6}" y="${round(g.chartBottom + 16 + lane * LANE)}" text-anchor="end" fill="${SPAN_COLORS[lane % SPAN_COLORS.length]}">${escapeXml(name)}</text>`);
+    out.push(`<text x="${g.left - 6}" y="${round(g.chartBottom + 16 + lane * LANE)}" text-anchor="end" fill="${SPAN_COLORS[lane % SPAN_COLORS.length]}"><title>${escapeXml(name)}</title>${escapeXml(laneLabel(name))}</text>`);
   });
   // Series: at most the lowest and highest point of each pixel column (the picture is the same, the file small).
   for (const series of data.series) {
@@ -102,12 +125,15 @@ export function renderSvg(data: PlotData): string {
     );
   }
   // Legend.
+  // Labels are cut as lane names are: a long path would push the legend off the canvas.
+  const legendChars = Math.max(0, ...data.series.map((series) => [...laneLabel(series.label)].length));
   data.series.forEach((series, i) => {
-    const x = WIDTH - MARGIN.right - 170;
+    // Room for the longest label (overlaid results are named by their files).
+    const x = WIDTH - MARGIN.right - Math.max(170, Math.ceil(legendChars * CHAR_PX) + 40);
     const y = MARGIN.top + 8 + i * 18;
     out.push(
       `<line x1="${x}" y1="${y}" x2="${x + 24}" y2="${y}" stroke="${series.color}" stroke-width="3"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
-      `<text x="${x + 30}" y="${y + 4}" fill="#333333">${escapeXml(series.label)}</text>`,
+      `<text x="${x + 30}" y="${y + 4}" fill="#333333"><title>${escapeXml(series.label)}</title>${escapeXml(laneLabel(series.label))}</text>`,
     );
   });
   // The peak.
@@ -205,22 +231,10 @@ function spanNames(data: PlotData): string[] {
   return [...new Set(data.spans.map((s) => s.name))];
 }
 
-/** 1, 2 or 5 times a power of two MiB (or of 1024 below), at or above the value. */
-function niceMax(bytes: number): number {
-  const base = bytes >= 1024 ** 2 ? 1024 ** 2 : bytes >= 1024 ? 1024 : 1;
-  const v = bytes / base;
-  const magnitude = 10 ** Math.floor(Math.log10(v));
-  const step = [1, 2, 2.5, 5, 10].find((m) => m * magnitude >= v)! * magnitude;
-  return step * base;
-}
-
-function timeTicks(end: number): number[] {
-  const raw = end / 8;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].find((m) => m * magnitude >= raw)! * magnitude;
-  const ticks: number[] = [];
-  for (let t = 0; t <= end + 1e-9; t += step) ticks.push(Number(t.toFixed(6)));
-  return ticks;
+/** A lane's name as drawn: whole, or its start and an ellipsis when longer than the widest margin holds. */
+export function laneLabel(name: string): string {
+  const chars = [...name];
+  return chars.length <= MAX_LABEL_CHARS ? name : `${chars.slice(0, MAX_LABEL_CHARS - 1).join('')}…`;
 }
 
 function formatSeconds(t: number): string {

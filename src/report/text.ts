@@ -5,6 +5,7 @@
 import type { FunctionProfile, LineProfile, ProfileResult } from '../model/types';
 import { formatBytes } from './format';
 import type { ByteFormat } from './format';
+import { conditionalLegend, tableLegend } from './columns';
 
 const NUM_WIDTH = 13;
 
@@ -19,28 +20,47 @@ export function renderText(result: ProfileResult, format: ByteFormat): string {
     out.push(...renderFunction(fn, format), '');
   }
   if (result.functions.length > 0) {
-    out.push(
-      'Increment = heap change (net), Allocated = bytes allocated (gross), External = ArrayBuffer/Buffer memory.',
-      '* a GC ran during the line: Increment includes what it freed, Allocated does not.  ' +
-        '! left by a throw here.',
-      'Figures include what each line\'s calls allocated. See `lineprof run --help` or docs/columns.md.',
-    );
+    // The legend comes from the columns' definitions, as `lineprof run --help` and docs/columns.md do.
+    out.push(...tableLegend());
     const engine = result.stats.engine ?? 'breakpoints';
     out.push(
       engine === 'probes'
         ? result.command === 'attach'
           ? 'Read by source probes: the scripts of the marked functions were edited in place (LiveEdit) while attached, and put back on detach.'
           : 'Read by source probes: the marked functions were instrumented as they loaded (node ran with --single-threaded).'
-        : "Read by inspector breakpoints: V8 kept the marked functions in its interpreter, whose figures these are.",
+        : 'Read by inspector breakpoints: V8 kept the marked functions in its interpreter and allocated for the debugger ' +
+          '(measured +5 % on a tokenizer); probes read them without that cost.',
     );
     if (result.functions.some(hasSuspensions)) {
-      out.push(
-        'Suspended = bytes allocated (by any code) while the call waited at an await or yield on the line, ' +
-          'with its suspensions: not in the line\'s other figures.',
-      );
+      out.push(conditionalLegend('Suspended'));
     }
+    const between = betweenLinesNote(result, format);
+    if (between) out.push(between);
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * Mem usage is the heap after each line, Increment what the line itself did: when collections ran outside every line
+ * (lineprof's own work between two lines: a probe log flush, its forced GCs under breakpoints), Mem usage falls there
+ * with no line's Increment to show it. Said only when it happened.
+ */
+function betweenLinesNote(result: ProfileResult, format: ByteFormat): string | undefined {
+  const { stats } = result;
+  const freed = stats.freedBetweenLines ?? 0;
+  if (freed > 0) {
+    return (
+      `Mem usage fell by ${formatBytes(freed, format)} between lines, with no line's Increment: ` +
+      `${stats.collectionsBetweenLines} collection(s) ran in lineprof's own work there and freed the program's garbage.`
+    );
+  }
+  if ((stats.forcedGcs ?? 0) > 0) {
+    return (
+      `Mem usage may fall between lines with no line's Increment: lineprof ran ${stats.forcedGcs} full collection(s) ` +
+      'between lines (--gc-every), which freed the program\'s garbage.'
+    );
+  }
+  return undefined;
 }
 
 function hasSuspensions(fn: FunctionProfile): boolean {
@@ -62,7 +82,9 @@ export function renderFunction(fn: FunctionProfile, format: ByteFormat): string[
     '   Line Contents';
   const rows = fn.lines.map((line) => renderLine(line, format, suspended));
   return [
-    `Function: ${printable(fn.name)} (lines ${fn.startLine}-${fn.endLine}): ${callText}` +
+    `Function: ${printable(fn.name)} (lines ${fn.startLine}-${fn.endLine})` +
+      (fn.thread !== undefined ? ` (worker thread ${fn.thread})` : '') +
+      `: ${callText}` +
       (fn.engine && fn.engine !== 'probes' ? `, read by ${fn.engine}` : ''),
     '',
     header,

@@ -215,7 +215,11 @@ function nameOf(fn: AnyNode, ancestors: AnyNode[], anchors: number[], source: st
     const key = keyName(parent.key as AnyNode, parent.computed === true, source);
     const cls = ancestors[i - 2]; // MethodDefinition ← ClassBody ← Class
     const clsName = cls ? className(cls, ancestors[i - 3]) : undefined;
-    name = clsName ? [clsName, key] : [key];
+    // `static lex` and `lex` in one class (marked's Lexer): the instance one is `Lexer.prototype.lex`, as JavaScript
+    // names it, so that the two never share a name (`--function Lexer.lex` still matches both).
+    const members = (ancestors[i - 1]?.body as AnyNode[] | undefined) ?? [];
+    const shadowed = parent.static !== true && members.some((m) => m !== parent && m.static === true && m.computed !== true && keyName(m.key as AnyNode, false, source) === key);
+    name = clsName ? (shadowed ? [clsName, 'prototype', key] : [clsName, key]) : [key];
   } else if (parent?.type === 'Property') {
     anchors.push(parent.start);
     const key = keyName(parent.key as AnyNode, parent.computed === true, source);

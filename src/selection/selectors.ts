@@ -37,8 +37,10 @@ export function parseLineSelector(text: string, resolve: (file: string) => strin
   return { file: resolve(m[1]!), line: Number(m[2]) };
 }
 
+/** `Store.load` matches an instance method named `Store.prototype.load` (so named beside a static `load`) too. */
 export function functionNameMatches(requested: string, fn: SourceFunction): boolean {
-  return requested.includes('.') ? fn.name === requested : fn.simpleName === requested || fn.name === requested;
+  if (!requested.includes('.')) return fn.simpleName === requested || fn.name === requested;
+  return fn.name === requested || fn.name.replace('.prototype.', '.') === requested;
 }
 
 /** Cheap test that a source may hold something the spec selects, to skip parsing most scripts. */

@@ -58,7 +58,9 @@ export function resolveSource(source: string, loaded: LoadedSourceMap): string {
  * reports the script, before it runs): Node's own SourceMap for the lookups, sourcesContent or the disk for the text.
  */
 export function originalViewOf(loaded: LoadedSourceMap): OriginalView {
-  const lookup = new SourceMap(loaded.map as never);
+  // Decoded on the first lookup: a script may need only the text (the text search before parsing).
+  let decoded: SourceMap | undefined;
+  const lookup = { findEntry: (line: number, column: number) => (decoded ??= new SourceMap(loaded.map as never)).findEntry(line, column) };
   const files = loaded.map.sources.map((source) => resolveSource(source, loaded));
   const byRaw = new Map(loaded.map.sources.map((source, i) => [source, files[i]!]));
   const contents = new Map<string, string | undefined>();

@@ -14,6 +14,7 @@ import { TargetError } from '../errors';
 import { debug } from '../debug';
 import type { AgentConfig, AgentMessage, AgentReport, PreloadConfig } from '../wire/agent-report';
 import type { HeapSample } from '../wire/agent-report';
+import { mergeThreadReports } from '../model/threads';
 import { InspectorNoticeFilter } from './stderr-filter';
 import { LIFELINE } from '../wire/run-protocol';
 import type { TargetExit } from '../core/exit-status';
@@ -68,7 +69,15 @@ export interface LaunchOptions {
    */
   defaultNodeFlags?: boolean;
   /** `lineprof usage`: the memory sampler's interval (ms) and where its samples go. */
-  sampler?: { intervalMs: number; onSample(sample: HeapSample): void };
+  sampler?: {
+    intervalMs: number;
+    onSample(sample: HeapSample): void;
+    /**
+     * When the script started (epoch ms): the preload's end (`firstLine` false), then, for a CommonJS main module,
+     * the moment its code began (true).
+     */
+    onScriptStart?(t: number, firstLine: boolean): void;
+  };
 }
 
 export type { TargetExit } from '../core/exit-status';
@@ -120,13 +129,21 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   }
   if (options.stdout) child.stdout!.pipe(options.stdout, { end: false });
   let report: AgentReport | undefined;
-  /** Takes the report the agent saved (once the script has ended) and removes lineprof's directory. */
+  /** Worker threads whose agent started (each saves report-<threadId>.json beside the main report). */
+  const threads = new Set<number>();
+  /** Takes the reports the agents saved (once the script has ended) and removes lineprof's directory. */
   const collectReport = (): void => {
+    const main = readReport(reportFile);
     try {
-      report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as AgentReport;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') debug('unreadable report: %s', (err as Error).message);
+      for (const name of fs.readdirSync(reportDir)) {
+        const id = /^report-(\d+)\.json$/.exec(name)?.[1];
+        if (id !== undefined) threads.add(Number(id));
+      }
+    } catch {
+      // No directory: no report either.
     }
+    const workers = [...threads].map((threadId) => ({ threadId, report: readReport(path.join(reportDir, `report-${threadId}.json`)) }));
+    report = main && mergeThreadReports(main, workers);
     fs.rmSync(reportDir, { recursive: true, force: true });
   };
   let tail = '';
@@ -147,9 +164,14 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
   readMessages(child.stdio[CHANNEL_FD] as Readable, (message) => {
     if (message.type === 'ready') {
       clearTimeout(readyTimer);
+      if (message.t !== undefined) options.sampler?.onScriptStart?.(message.t, false);
       resolveReady({ pid: message.pid });
     } else if (message.type === 'sample') {
       options.sampler?.onSample(message.sample);
+    } else if (message.type === 'thread') {
+      threads.add(message.threadId);
+    } else if (message.type === 'script-start') {
+      options.sampler?.onScriptStart?.(message.t, true);
     }
   });
 
@@ -207,6 +229,15 @@ export function launchTarget(options: LaunchOptions): LaunchedTarget {
       if (running()) child.kill(signal);
     },
   };
+}
+
+function readReport(file: string): AgentReport | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as AgentReport;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') debug('unreadable report %s: %s', file, (err as Error).message);
+    return undefined;
+  }
 }
 
 function readMessages(stream: Readable, onMessage: (message: AgentMessage) => void): void {

@@ -1,6 +1,6 @@
 /**
- * Memory over time (`lineprof usage`): the result, and its pure summaries: the peak, the one-line verdict, CSV and
- * a terminal chart.
+ * Memory over time (`lineprof usage`): the result, and its pure summaries: the peak, the one-line verdict and CSV
+ * (the terminal chart is in chart.ts).
  */
 import type { HeapSample } from '../wire/agent-report';
 import { formatBytes } from '../report/format';
@@ -32,6 +32,8 @@ export interface UsageSpan {
   end: number | null;
   heapStart: number;
   heapEnd: number | null;
+  /** A call in a worker thread (its threadId; its heap figures are that thread's heap); absent: the main thread. */
+  thread?: number;
 }
 
 export interface UsagePeak {
@@ -55,6 +57,11 @@ export interface UsageResult {
   /** What ended sampling: the process ended, the timeout, or stop() (Ctrl-C). */
   endedBy: 'exit' | 'timeout' | 'stop';
   samples: UsageSample[];
+  /**
+   * A script lineprof launched: when it started (seconds, as `t`): its main module's first line (CommonJS), else
+   * the moment lineprof's preload handed over to it (an ES module main).
+   */
+  scriptStart?: number;
   spans: UsageSpan[];
   peak: UsagePeak;
   warnings: string[];
@@ -101,8 +108,17 @@ export function summaryLine(result: UsageResult, format: ByteFormat): string {
   return (
     `Peak RSS${children} ${formatBytes(peak.rss, format)} at ${seconds(peak.rssAt)}${heap}; ` +
     `${result.samples.length} samples over ${seconds(result.durationSeconds)}` +
-    (result.spans.length > 0 ? `, ${result.spans.length} call${result.spans.length === 1 ? '' : 's'} of marked functions` : '')
+    (result.spans.length > 0 ? `, ${result.spans.length} call${result.spans.length === 1 ? '' : 's'} of marked functions` : '') +
+    samplingStart(result)
   );
+}
+
+/** When the first sample came, against the script's start (a launched script only). */
+function samplingStart(result: UsageResult): string {
+  const first = result.samples[0];
+  if (result.scriptStart === undefined || first === undefined) return '';
+  const lead = first.t - result.scriptStart;
+  return `; sampling from ${seconds(Math.abs(lead))} ${lead < 0 ? 'before' : 'after'} the script started`;
 }
 
 function seconds(t: number): string {
@@ -116,44 +132,6 @@ export function renderCsv(result: UsageResult): string {
     [s.t.toFixed(6), s.rss, cell(s.childrenRss), cell(s.heapUsed), cell(s.heapTotal), cell(s.external)].join(','),
   );
   return [header, ...rows].join('\n') + '\n';
-}
-
-const BLOCKS = ' ▁▂▃▄▅▆▇█';
-
-/**
- * A terminal chart of RSS (and the JS heap when sampled): one column per time slice, the largest sample of each
- * slice, eight levels per row. Pure text; no colours, so it reads the same in a log.
- */
-export function renderChart(result: UsageResult, format: ByteFormat, width = 72, height = 8): string {
-  const samples = result.samples;
-  if (samples.length === 0) return '(no samples)\n';
-  const series: Array<{ label: string; value: (s: UsageSample) => number | undefined }> = [
-    { label: 'RSS', value: totalRss },
-  ];
-  if (samples.some((s) => s.heapUsed !== undefined)) series.push({ label: 'JS heap', value: (s) => s.heapUsed });
-  const end = Math.max(result.durationSeconds, samples[samples.length - 1]!.t, 1e-9);
-  const out: string[] = [];
-  for (const { label, value } of series) {
-    const columns = new Array<number | undefined>(width).fill(undefined);
-    for (const s of samples) {
-      const v = value(s);
-      if (v === undefined) continue;
-      const col = Math.min(width - 1, Math.floor((s.t / end) * width));
-      columns[col] = Math.max(columns[col] ?? 0, v);
-    }
-    const max = Math.max(...columns.map((v) => v ?? 0), 1);
-    out.push(`${label} (peak ${formatBytes(max, format)})`);
-    for (let row = height - 1; row >= 0; row--) {
-      let line = '';
-      for (const v of columns) {
-        const level = v === undefined ? 0 : Math.round((v / max) * height * 8) - row * 8;
-        line += BLOCKS[Math.max(0, Math.min(8, level))];
-      }
-      out.push(`│${line}`);
-    }
-    out.push(`└${'─'.repeat(width)}`, ` 0 s${' '.repeat(Math.max(1, width - 8))}${seconds(end)}`);
-  }
-  return out.join('\n') + '\n';
 }
 
 /** Reads a saved usage result back; anything else is refused in one line. */

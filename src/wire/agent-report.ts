@@ -65,6 +65,8 @@ export interface AgentFunctionReport {
   lines: Array<[number, LineStats]>;
   /** Attach: which engine read this function (an edit refused at first is read by breakpoints until it is taken). */
   engine?: 'probes' | 'breakpoints' | 'breakpoints, then probes';
+  /** The `worker_threads` threadId of the worker the function ran in (set by the controller); absent: the main thread. */
+  thread?: number;
   /** Lines that carry at least one recording breakpoint (lines that can show figures). */
   instrumentedLines: number[];
   /**
@@ -87,7 +89,8 @@ export interface AgentReport {
   functions: AgentFunctionReport[];
   /** Selectors that matched no function in any script the target loaded. */
   /** `linesOutsideFunctions`: --line selectors in an original (source-mapped) file that was loaded. */
-  unmatched: { functions: string[]; lines: string[]; linesOutsideFunctions?: string[] };
+  /** `inNodeModules`: unmatched --function names that a function in a loaded node_modules script matches. */
+  unmatched: { functions: string[]; lines: string[]; linesOutsideFunctions?: string[]; inNodeModules?: string[] };
   stats: RecorderStats & {
     locations: number;
     durationMs: number;
@@ -100,6 +103,12 @@ export interface AgentReport {
     unseenExits?: number;
     sweptBytes?: number;
     unexplainedDrops?: number;
+    /**
+     * Collections outside every line (lineprof's own work between two lines; breakpoints: its forced GCs are
+     * `forcedGcs`), and the program's bytes they freed: Mem usage falls there with no Increment.
+     */
+    collectionsBetweenLines?: number;
+    freedBetweenLines?: number;
     /** Attach with probes: how long each LiveEdit of a script stopped the target, in ms. */
     editPausesMs?: number[];
   };
@@ -116,8 +125,13 @@ export interface AgentReport {
 }
 
 export type AgentMessage =
-  | { type: 'ready'; pid: number }
-  | { type: 'sample'; sample: HeapSample };
+  /** `t`: when the preload handed over to the script (epoch ms). */
+  | { type: 'ready'; pid: number; t?: number }
+  | { type: 'sample'; sample: HeapSample }
+  /** `lineprof usage`: the main CommonJS module's code is about to run (epoch ms): its first line. */
+  | { type: 'script-start'; t: number }
+  /** A worker thread's agent has started; its report goes to `report-<threadId>.json` beside the main one. */
+  | { type: 'thread'; threadId: number };
 
 /** One call of a marked function seen by its entry and exit (`lineprof usage`); times are epoch milliseconds. */
 export interface SpanEvent {

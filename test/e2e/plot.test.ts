@@ -5,12 +5,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plotDataOf } from '../../src/plot/data';
+import { OVERLAY_COLORS, plotDataOf } from '../../src/plot/data';
 import { plotGeometry, renderSvg, HEIGHT, WIDTH } from '../../src/plot/svg';
 import type { PlotData } from '../../src/plot/data';
-import { parseUsageJson } from '../../src/usage/model';
+import { parseUsageJson, peakOf } from '../../src/usage/model';
 import type { UsageResult } from '../../src/usage/model';
 import { runCli } from '../helpers/cli';
+import { ROOT } from '../helpers/profile';
 import { decodePng, hexColor, isNear, pixel } from '../helpers/png';
 import type { Image } from '../helpers/png';
 
@@ -223,4 +224,174 @@ test('24 marked functions: the canvas grows a lane for each, and every bar, name
     assert.ok(y >= 0 && y + h <= g.height, `drawn at y=${y}, height ${h}, outside a ${g.height} px canvas`);
   }
   for (const name of spans.map((s) => s.name)) assert.match(svg, new RegExp(`>${name}<`));
+});
+
+const MiB = 1024 ** 2;
+
+/** A usage result with a known shape: 60 MiB, a climb to exactly 257 MiB at 1 s while allocateMemory runs, down. */
+function knownPeak(name = 'allocateMemory', peakMiB = 257): UsageResult {
+  const samples = Array.from({ length: 201 }, (_, i) => {
+    const t = i * 0.01;
+    const rss = Math.round((60 + (peakMiB - 60) * Math.max(0, 1 - Math.abs(t - 1) / 0.5)) * MiB);
+    return { t, rss, heapUsed: Math.round(rss / 3) };
+  });
+  return {
+    schemaVersion: 1,
+    tool: { name: 'lineprof', version: 'test' },
+    command: 'usage',
+    target: { script: '/x/known.js', argv: [] },
+    intervalSeconds: 0.01,
+    startedAt: '2026-12-01T00:00:00.000Z',
+    durationSeconds: 2,
+    exit: { code: 0, signal: null },
+    endedBy: 'exit',
+    samples,
+    spans: [{ name, file: '/x/known.js', line: 3, start: 0.5, end: 1.0, heapStart: 20 * MiB, heapEnd: 85 * MiB }],
+    peak: peakOf(samples),
+    warnings: [],
+  };
+}
+
+function render(t: { skip(message: string): void }, svgFile: string): Image | null {
+  const probe = spawnSync('rsvg-convert', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    t.skip('rsvg-convert is not installed: apt-get install librsvg2-bin');
+    return null;
+  }
+  const png = svgFile.replace(/\.svg$/, '.png');
+  const r = spawnSync('rsvg-convert', [svgFile, '-o', png], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return decodePng(fs.readFileSync(png));
+}
+
+test('a 257 MiB peak gets a 300 MiB axis: the top label, and the peak dot high on the chart in the PNG', { timeout: 60_000 }, async (t) => {
+  const json = path.join(dir, 'known.json');
+  const svg = path.join(dir, 'known.svg');
+  fs.writeFileSync(json, JSON.stringify(knownPeak()));
+  const r = await runCli(['plot', json, '-o', svg]);
+  assert.equal(r.code, 0, r.stderr);
+  const text = fs.readFileSync(svg, 'utf8');
+  const labels = [...text.matchAll(/text-anchor="end" fill="#333333">([^<]+)</g)].map((m) => m[1]).filter((l) => l !== 'time (s)');
+  assert.deepEqual(labels, ['0 MiB', '50 MiB', '100 MiB', '150 MiB', '200 MiB', '250 MiB', '300 MiB']);
+  const g = plotGeometry(plotDataOf(knownPeak()));
+  assert.equal(g.maxBytes, 300 * MiB);
+  const image = render(t, svg);
+  if (!image) return;
+  // The red dot's centre: 257/300 of the way up the chart (a 500 MiB axis would put it near the middle).
+  const red = hexColor('#d62728');
+  let n = 0;
+  let sy = 0;
+  for (let y = 2; y < image.height - 2; y++) {
+    for (let x = 2; x < image.width - 2; x++) {
+      let solid = true;
+      for (let dy = -2; dy <= 2 && solid; dy++) for (let dx = -2; dx <= 2 && solid; dx++) solid = isNear(pixel(image, x + dx, y + dy), red, 30);
+      if (solid) {
+        n++;
+        sy += y + 0.5;
+      }
+    }
+  }
+  assert.ok(n >= 10, `${n} pixels inside the red dot`);
+  const top = g.y(300 * MiB);
+  const bottom = g.y(0);
+  const up = (bottom - sy / n) / (bottom - top);
+  t.diagnostic(`peak dot ${(up * 100).toFixed(1)} % of the way up the axis (257/300 = 85.7 %)`);
+  assert.ok(Math.abs(up - 257 / 300) < 0.03, `the dot is ${(up * 100).toFixed(1)} % up, expected 85.7 %`);
+});
+
+test('lane labels are not clipped: allocateMemory is drawn whole inside the picture; a very long name ends in an ellipsis', { timeout: 60_000 }, async (t) => {
+  const json = path.join(dir, 'lanes.json');
+  const svg = path.join(dir, 'lanes.svg');
+  fs.writeFileSync(json, JSON.stringify(knownPeak()));
+  assert.equal((await runCli(['plot', json, '-o', svg])).code, 0);
+  const text = fs.readFileSync(svg, 'utf8');
+  assert.match(text, />allocateMemory<\/text>/);
+  const long = 'x'.repeat(30) + 'TheEndOfAVeryLongQualifiedName.method';
+  const data = plotDataOf(knownPeak(long));
+  const longSvg = renderSvg(data);
+  assert.match(longSvg, new RegExp(`>${'x'.repeat(30)}\\w*…</text>`), 'cut at the end, with an ellipsis');
+  assert.ok(plotGeometry(data).left <= 300);
+  const image = render(t, svg);
+  if (!image) return;
+  // The lane's label colour (#9467bd) left of the chart: its leftmost pixel well inside the picture, not at x = 0.
+  const g = plotGeometry(plotDataOf(knownPeak()));
+  const purple = hexColor('#9467bd');
+  let leftmost = Infinity;
+  for (let y = Math.floor(g.chartBottom); y < image.height; y++) {
+    for (let x = 0; x < g.left; x++) if (isNear(pixel(image, x, y), purple, 60)) leftmost = Math.min(leftmost, x);
+  }
+  t.diagnostic(`allocateMemory's label starts at x = ${leftmost}, the chart at ${g.left}`);
+  assert.ok(leftmost >= 4 && leftmost < g.left, `the label's leftmost pixel at x = ${leftmost}`);
+});
+
+test('--save, list, plot with no file (the latest saved) and plot a b (overlaid, a legend entry and colour each)', { timeout: 120_000 }, async (t) => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-store-'));
+  try {
+    const empty = await runCli(['list'], cwd);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.match(empty.stdout, /^\(no saved results in /);
+    const none = await runCli(['plot', '-o', 'x.svg'], cwd);
+    assert.equal(none.code, 2);
+    assert.match(oneLine(none.stderr), /no saved result in .*--save/);
+
+    const u = await runCli(['usage', '--interval', '0.01', '--save', '--node-arg=--expose-gc', path.join(ROOT, 'fixtures/phases.js')], cwd);
+    assert.equal(u.code, 0, u.stderr);
+    const usageFile = /^lineprof: saved (\.lineprof\/usage-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z\.json)$/m.exec(u.stderr)?.[1];
+    assert.ok(usageFile, u.stderr);
+    const run = await runCli(['run', '--save', path.join(ROOT, 'fixtures/allocate.js')], cwd);
+    assert.equal(run.code, 0, run.stderr);
+    const runFile = /^lineprof: saved (\.lineprof\/run-\S+\.json)$/m.exec(run.stderr)?.[1];
+    assert.ok(runFile, run.stderr);
+    assert.deepEqual(fs.readdirSync(path.join(cwd, '.lineprof')).sort(), [path.basename(runFile), path.basename(usageFile)].sort());
+
+    const list = await runCli(['list'], cwd);
+    assert.equal(list.code, 0, list.stderr);
+    const rows = list.stdout.trimEnd().split('\n');
+    t.diagnostic(`\n${list.stdout}`);
+    assert.match(rows[0]!, /^file +command +target +date +peak$/);
+    assert.equal(rows.length, 3);
+    const cells = (row: string): string[] => row.split(/ {2,}/);
+    assert.deepEqual(cells(rows[1]!).slice(0, 3), [usageFile, 'usage', path.join(ROOT, 'fixtures/phases.js')]);
+    assert.match(rows[1]!, /  \d{4}-\d\d-\d\dT[\d:.]+Z  [\d.]+ MiB RSS$/);
+    assert.deepEqual(cells(rows[2]!).slice(0, 3), [runFile, 'run', path.join(ROOT, 'fixtures/allocate.js')], 'newest last');
+    assert.match(rows[2]!, /  \d{4}-\d\d-\d\dT[\d:.]+Z  [\d.]+ (KiB|MiB) JS heap$/);
+
+    // No file: the latest saved (the run's, whose JS heap timeline is drawn).
+    const latest = await runCli(['plot', '-o', 'latest.svg'], cwd);
+    assert.equal(latest.code, 0, latest.stderr);
+    assert.match(fs.readFileSync(path.join(cwd, 'latest.svg'), 'utf8'), /lineprof run: \S+allocate\.js/);
+
+    // Two usage results overlaid: one line, one colour and one legend entry each.
+    const other = path.join(cwd, 'known.json');
+    fs.writeFileSync(other, JSON.stringify(knownPeak()));
+    const both = await runCli(['plot', usageFile, other, '-o', 'both.svg'], cwd);
+    assert.equal(both.code, 0, both.stderr);
+    const svg = fs.readFileSync(path.join(cwd, 'both.svg'), 'utf8');
+    assert.match(svg, new RegExp(`>${path.basename(usageFile).replace(/\./g, '\\.')} \\(RSS\\)</text>`));
+    assert.match(svg, />known\.json \(RSS\)<\/text>/);
+    const paths = [...svg.matchAll(/<path d="[^"]+" fill="none" stroke="(#[0-9a-f]{6})"/g)].map((m) => m[1]);
+    assert.deepEqual(paths, OVERLAY_COLORS.slice(0, 2));
+    const image = render(t, path.join(cwd, 'both.svg'));
+    if (!image) return;
+    for (const color of OVERLAY_COLORS.slice(0, 2)) {
+      const n = countWhere(image, (p) => isNear(p, hexColor(color), 40));
+      assert.ok(n >= 200, `${n} pixels of ${color}`);
+    }
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test('report usage.json: the summary line (and with --chart the chart) of lineprof usage, not "not a lineprof result"', { timeout: 30_000 }, async () => {
+  const r = await runCli(['report', usageJson]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^Peak RSS [\d.]+ MiB at [\d.]+ s, JS heap peak .* 1 call of marked functions/);
+  assert.equal(r.stdout.trimEnd().split('\n').length, 1, 'not a terminal: the summary only');
+  const chart = await runCli(['report', '--chart', '--unit', 'KiB', usageJson]);
+  assert.equal(chart.code, 0, chart.stderr);
+  assert.match(chart.stdout, /^RSS: peak ● [\d.]+ KiB at [\d.]+ s$/m);
+  assert.match(chart.stdout, /MiB ┤/);
+  assert.match(chart.stdout, /^ +grow  +━+$/m);
+  assert.match(chart.stdout, /^Peak RSS [\d.]+ KiB/m);
 });

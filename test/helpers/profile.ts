@@ -9,9 +9,10 @@ export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
 
 /**
- * Flags for byte-exact comparisons: object sizes independent of JIT timing (DESIGN.md §1), and functions compiled
- * eagerly: with lazy compilation, in some runs (about half, in some directories) every interval carried ~2.8 KB
- * more than calibration saw (docs/limitations.md). On Node 24 and 26 `--no-opt` no longer stops Maglev.
+ * Flags for byte-exact comparisons: object sizes independent of JIT timing (`{i}` is 48 B interpreted, ~35 B
+ * optimised), and functions compiled eagerly: with lazy compilation, in some runs (about half, in some directories)
+ * every interval carried ~2.8 KB more than calibration saw (docs/limitations.md). On Node 24 and 26 `--no-opt` no
+ * longer stops Maglev.
  */
 export const STABLE_TIER = ['--no-opt', '--no-sparkplug', '--no-maglev', '--no-lazy', '--no-lazy-feedback-allocation'];
 

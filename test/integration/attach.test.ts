@@ -12,6 +12,7 @@ import CDP from 'chrome-remote-interface';
 import { attachProfile, startAttach } from '../../src/commands/attach';
 import type { AttachOutcome } from '../../src/commands/attach';
 import { InspectorSession } from '../../src/inspector/session';
+import { listeningPorts } from '../../src/target/endpoint';
 import { FIXTURES as FIXTURES_DIR, fn, line, NODE_MAJOR } from '../helpers/profile';
 import { request, startServer, timeRequests } from '../helpers/server';
 import { BIN, isRunning, runCli, startCli, waitFor } from '../helpers/cli';
@@ -294,7 +295,8 @@ test('attach --pid to a script under lineprof run is refused before anything is 
     const r = await runCli(['attach', '--pid', String(pid), '--duration', '1']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^lineprof: process ${pid} runs under lineprof run, which profiles it already`));
-    // No inspector was opened in it (nothing listens but what it had), and it still runs.
+    // No inspector was opened in it (it listens on no port at all), and it still runs.
+    assert.deepEqual(listeningPorts(pid), []);
     assert.ok(isRunning(pid));
     run.child.kill('SIGINT');
     const done = await run.done;

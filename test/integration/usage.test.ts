@@ -10,6 +10,7 @@ import { TargetError, UsageError } from '../../src/errors';
 import { sampleUsage } from '../../src/commands/usage';
 import { InspectorSession } from '../../src/inspector/session';
 import { request, startServer } from '../helpers/server';
+import { summaryLine } from '../../src/usage/model';
 import type { UsageSample } from '../../src/usage/model';
 import { FIXTURES } from '../helpers/profile';
 
@@ -64,10 +65,10 @@ test('phases.js at 10 ms: the grow span, the heap rising by 50 MiB, freed by gc(
     `heap change over grow ${grown} B (${mib(grown)}), expected ${expected} B ± 10 %`,
   );
 
-  const heap = (s: UsageSample): number => {
-    assert.notEqual(s.heapUsed, undefined, `sample at ${s.t} s has no heapUsed`);
-    return s.heapUsed!;
-  };
+  // A sample taken while the main thread could not answer the sampler (a long GC) has the RSS only.
+  assert.ok(samples.filter((s) => s.heapUsed !== undefined).length >= 40, 'samples with the heap');
+  const heap = (s: UsageSample): number => s.heapUsed!;
+  const withHeap = (list: UsageSample[]): UsageSample[] => list.filter((s) => s.heapUsed !== undefined);
   // The baseline: the median of the samples of the quiet start. The sampler worker starts with the script, ~0.1 s
   // after it, so ~15 samples usually come before grow; when the machine is so busy (two busy loops on both cores)
   // that the worker takes more than the 0.3 s quiet start to boot, none do, and the heap at grow's entry (the
@@ -75,8 +76,8 @@ test('phases.js at 10 ms: the grow span, the heap rising by 50 MiB, freed by gc(
   const before = samples.filter((s) => s.t < span.start);
   let baseline: number;
   let baselineRss: number;
-  if (before.length > 0) {
-    baseline = median(before.map(heap));
+  if (withHeap(before).length > 0) {
+    baseline = median(withHeap(before).map(heap));
     baselineRss = median(before.map((s) => s.rss));
   } else {
     t.diagnostic(`no samples before grow started at ${span.start.toFixed(3)} s (first at ${samples[0]!.t.toFixed(3)} s): busy machine`);
@@ -87,7 +88,7 @@ test('phases.js at 10 ms: the grow span, the heap rising by 50 MiB, freed by gc(
   // During grow and the 0.5 s hold that follows it the heap holds the 50 MiB.
   const held = samples.filter((s) => s.t >= span.start && s.t <= end + 0.5);
   assert.ok(held.length > 0, 'samples during grow and the hold');
-  const heapPeak = Math.max(...held.map(heap));
+  const heapPeak = Math.max(...withHeap(held).map(heap));
   assert.ok(
     heapPeak >= baseline + 50 * MiB * 0.95,
     `heap peak during grow/hold ${mib(heapPeak)}, expected at least baseline ${mib(baseline)} + 47.5 MiB`,
@@ -96,7 +97,7 @@ test('phases.js at 10 ms: the grow span, the heap rising by 50 MiB, freed by gc(
   // After the hold the arrays are dropped and gc() runs: the heap is back near where it started.
   const after = samples.filter((s) => s.t > end + 0.6);
   assert.ok(after.length >= 3, `${after.length} samples after the hold (t > ${(end + 0.6).toFixed(3)} s)`);
-  for (const s of after) {
+  for (const s of withHeap(after)) {
     assert.ok(heap(s) < baseline + 8 * MiB, `heap ${mib(heap(s))} at ${s.t.toFixed(3)} s: not freed (baseline ${mib(baseline)})`);
   }
 
@@ -104,6 +105,51 @@ test('phases.js at 10 ms: the grow span, the heap rising by 50 MiB, freed by gc(
   const rssPeak = Math.max(...samples.map((s) => s.rss));
   assert.ok(rssPeak >= baselineRss + 45 * MiB, `peak RSS ${mib(rssPeak)}, expected at least ${mib(baselineRss)} + 45 MiB`);
   assert.equal(result.peak.rss, rssPeak);
+});
+
+test('the classic example (1.5 ms of work) is sampled from its first line to its end at the default interval', async () => {
+  const result = await sampleUsage({ script: path.join(FIXTURES, 'allocate.js'), stdout: sink(), stderr: sink() }).done;
+  assert.deepEqual(result.exit, { code: 0, signal: null });
+  // The script's own first statement is the call of allocateMemory: its span starts there, on the agent's clock.
+  assert.equal(result.spans.length, 1, `spans: ${JSON.stringify(result.spans)}`);
+  const span = result.spans[0]!;
+  const times = result.samples.map((s) => s.t.toFixed(4)).join(', ');
+  const early = result.samples.filter((s) => s.t >= span.start - 0.05 && s.t <= span.start + 0.1);
+  assert.ok(early.length >= 1, `no sample in the first 100 ms (the call began at ${span.start.toFixed(4)} s; samples at ${times})`);
+  assert.ok(
+    early.some((s) => Math.abs(s.t - span.start) <= 0.05),
+    `no sample within 50 ms of the script's first statement at ${span.start.toFixed(4)} s (samples at ${times})`,
+  );
+  // A sample at its end too: a line from start to end, not one dot.
+  assert.ok(result.samples.length >= 2, `${result.samples.length} samples (${times})`);
+  assert.ok(result.samples.at(-1)!.t >= span.end!, `the last sample (${times}) comes before the call ended at ${span.end} s`);
+  assert.notEqual(result.scriptStart, undefined);
+  assert.ok(Math.abs(result.scriptStart! - span.start) <= 0.05, `script start ${result.scriptStart} s, its first call at ${span.start} s`);
+  assert.match(summaryLine(result, { unit: 'auto', precision: 2 }), /; sampling from \d\.\d{3} s (before|after) the script started$/);
+});
+
+test('a half-second script at the default interval: its first line sampled (its own clock), at least 5 samples', async () => {
+  let printed = '';
+  const stdout = new PassThrough();
+  stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const result = await sampleUsage({ script: path.join(FIXTURES, 'targets', 'half-second.js'), stdout, stderr: sink() }).done;
+  assert.deepEqual(result.exit, { code: 0, signal: null });
+  const { firstLine } = JSON.parse(printed.split('\n')[0]!) as { firstLine: number };
+  // The result's times count from startedAt: the script's first line on that timeline.
+  const first = (firstLine - new Date(result.startedAt).getTime()) / 1000;
+  const times = result.samples.map((s) => s.t.toFixed(4)).join(', ');
+  assert.ok(
+    result.samples.some((s) => Math.abs(s.t - first) <= 0.05),
+    `no sample within 50 ms of the first line at ${first.toFixed(4)} s (samples at ${times})`,
+  );
+  assert.ok(Math.abs(result.scriptStart! - first) <= 0.05, `script start ${result.scriptStart} s, first line at ${first} s`);
+  assert.ok(result.samples.length >= 5, `${result.samples.length} samples (${times})`);
+  // Every interval from the first line on: no gap much wider than one (the script's loop allocates, so a GC may
+  // hold one back a little).
+  const after = result.samples.filter((s) => s.t >= first);
+  for (let i = 1; i < after.length; i++) {
+    assert.ok(after[i]!.t - after[i - 1]!.t <= 0.2, `a gap from ${after[i - 1]!.t} s to ${after[i]!.t} s (samples at ${times})`);
+  }
 });
 
 test('--pid of a process that is not Node: its RSS only, with a warning; a pid that does not exist is refused', async () => {

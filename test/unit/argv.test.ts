@@ -106,3 +106,39 @@ describe('splitRunArgv with the run command', () => {
     },
   );
 });
+
+describe('splitRunArgv: usage of an inspector takes its options before or after host:port (as attach does)', () => {
+  test('usage host:port --timeout 5 --json x.json: the options after the address are lineprof\'s', () => {
+    assert.deepEqual(split('usage 127.0.0.1:9229 --timeout 5 --json x.json --no-chart'), {
+      lineprof: ['usage', '127.0.0.1:9229', '--timeout', '5', '--json', 'x.json', '--no-chart'],
+      script: [],
+    });
+    assert.deepEqual(split('usage --interval 0.01 localhost:9229 --save'), {
+      lineprof: ['usage', '--interval', '0.01', 'localhost:9229', '--save'],
+      script: [],
+    });
+    assert.deepEqual(split('usage ws://127.0.0.1:9229/abc -f grow --node-arg --no-opt --csv=m.csv'), {
+      lineprof: ['usage', 'ws://127.0.0.1:9229/abc', '-f', 'grow', '--node-arg=--no-opt', '--csv=m.csv'],
+      script: [],
+    });
+  });
+
+  test('usage host:port extra: a word after an address is kept apart (the handler refuses it); an unknown flag is one error', () => {
+    assert.deepEqual(split('usage 127.0.0.1:9229 --timeout 1 extra'), {
+      lineprof: ['usage', '127.0.0.1:9229', '--timeout', '1'],
+      script: ['extra'],
+    });
+    assert.throws(() => split('usage 127.0.0.1:9229 --banana'), /unknown option --banana/);
+  });
+
+  test('an option that takes a value, given none, says so (not "unknown option")', () => {
+    assert.throws(() => split('usage 127.0.0.1:9229 --timeout'), /^UsageError: --timeout needs a value/);
+    assert.throws(() => split('run -f'), /^UsageError: -f needs a value/);
+  });
+
+  test('usage script.js --timeout 5: after a script, everything is still the script\'s', () => {
+    assert.deepEqual(split('usage app.js --timeout 5'), { lineprof: ['usage', 'app.js'], script: ['--timeout', '5'] });
+    // A file that exists is a script even when its name looks like host:port.
+    assert.deepEqual(split('usage package.json --timeout 5'), { lineprof: ['usage', 'package.json'], script: ['--timeout', '5'] });
+  });
+});

@@ -1,7 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSource } from '../../src/selection/find-functions';
-import { isMarkedAbove, layoutThroughMap, selectThroughMap } from '../../src/sourcemap/original';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { instrument } from '../../src/instrument/instrument';
+import { loadSourceMap, originalViewOf } from '../../src/sourcemap/load';
+import { isMarkedAbove, layoutThroughMap, namesMatchingIn, selectInScript, selectThroughMap, spotsThroughMap, withOriginalNames } from '../../src/sourcemap/original';
 import type { OriginalView } from '../../src/sourcemap/original';
 import { separateUnmappedLines } from '../../src/sourcemap/apply';
 import { lineStatsOf } from '../../src/attribution/attributor';
@@ -81,5 +85,51 @@ describe('separateUnmappedLines', () => {
     assert.deepEqual([generated!.name, generated!.file, generated!.startLine], ['build (generated lines without a mapping)', '/dist/app.js', 8]);
     assert.deepEqual(generated!.lines.map(([l, s]) => [l, s.allocatedBytes]), [[9, 30]]);
     assert.equal(generated!.allocatedBytes, 30);
+  });
+});
+
+describe('a minified bundle named through its recorded map (fixtures/bundle)', () => {
+  const bundleFile = path.resolve(__dirname, '..', '..', '..', 'fixtures', 'bundle', 'node_modules', 'minilex', 'lib', 'minilex.js');
+  const source = fs.readFileSync(bundleFile, 'utf8');
+  const view = originalViewOf(loadSourceMap(bundleFile, 'minilex.js.map'));
+  const parsed = parseSource(source, 'script');
+  const names = (p: typeof parsed) => p.functions.map((f) => f.name);
+
+  test('minified, the lex methods are the class `t`\'s; through the map each has its original name', () => {
+    // A static and an instance method of one name: the instance one is `.prototype.`, map or not.
+    assert.deepEqual(names(parsed).filter((n) => n.endsWith('.lex')), ['t.lex', 't.prototype.lex']);
+    const named = names(withOriginalNames(parsed, view));
+    assert.deepEqual(named.filter((n) => n !== '(anonymous)' && !/^[a-z]$/.test(n)), [
+      'Tokenizer.tokenize', 'Lexer.constructor', 'Lexer.lex', 'Lexer.lexInline', 'Lexer.prototype.lex', 'Lexer.inlineTokens',
+      'lex', 'lexInline',
+    ]);
+  });
+
+  test('--function Lexer.lex selects both lex methods, Lexer.prototype.lex the instance one, lex also the export', () => {
+    const pick = (functions: string[]) =>
+      selectInScript(parsed, bundleFile, view, { markers: false, functions, lines: [] }).selected.map((s) => s.fn.name);
+    assert.deepEqual(pick(['Lexer.lex']), ['Lexer.lex', 'Lexer.prototype.lex']);
+    assert.deepEqual(pick(['Lexer.prototype.lex']), ['Lexer.prototype.lex']);
+    assert.deepEqual(pick(['lex']), ['Lexer.lex', 'Lexer.prototype.lex', 'lex']);
+  });
+
+  test('namesMatchingIn: the names a node_modules script would match, by original names', () => {
+    assert.deepEqual(namesMatchingIn(source, 'script', ['Lexer.lex', 'Lexer.nothing', 'absent'], () => view), ['Lexer.lex']);
+    let asked = false;
+    assert.deepEqual(namesMatchingIn('function f() {}', 'script', ['absent'], () => ((asked = true), undefined)), []);
+    assert.equal(asked, false, 'no map is read for a script without a sourceMappingURL that lacks every name');
+  });
+
+  test('the instrumenter splits a joined declaration, a multi-line call and a chain by original lines', () => {
+    const named = withOriginalNames(parsed, view);
+    const lex = named.functions.find((f) => f.name === 'Lexer.prototype.lex')!;
+    const probed = instrument(source, parsed.program, parsed.lineStarts, [lex], { throws: true, original: spotsThroughMap(parsed, view) });
+    const spots = spotsThroughMap(parsed, view);
+    const originalLinesRead = [...new Set(probed.probes.map((p) => spots(p.offset)?.line))].sort((a, b) => a! - b!);
+    // 19 split, 20 scratch (a declarator of the same statement), 21 for, 22 push, 23 tokenize, 28-30 the chain, 31, 32.
+    assert.deepEqual(originalLinesRead, [19, 20, 21, 22, 23, 28, 29, 30, 31, 32]);
+    const plain = instrument(source, parsed.program, parsed.lineStarts, [lex], { throws: true });
+    const plainLines = [...new Set(plain.probes.map((p) => spots(p.offset)?.line))];
+    assert.ok(!plainLines.includes(20) && !plainLines.includes(23), `without the map: ${plainLines.join(', ')}`);
   });
 });

@@ -44,8 +44,9 @@ class Log {
     return this.put(THROW, token, [s.used, s.external ?? 0, s.code ?? 0, s.old ?? 0, s.trusted ?? 0]);
   }
 
-  rebase(s: Space): this {
-    return this.put(REBASE, 0, [s.used, s.external ?? 0, s.code ?? 0, s.old ?? 0, s.trusted ?? 0]);
+  /** `collections`: how many ran in lineprof's own work before this record. */
+  rebase(s: Space, collections = 0): this {
+    return this.put(REBASE, collections, [s.used, s.external ?? 0, s.code ?? 0, s.old ?? 0, s.trusted ?? 0]);
   }
 
   mark(s: Space): this {
@@ -114,7 +115,7 @@ describe('LogReplay', () => {
     assert.deepEqual(interval(readings[1]!, readings[2]!), { net: 50, freed: 0, allocated: 50, gcs: 0, external: 30 });
     assert.equal(readings[2]!.heapInUse, 1350);
     assert.deepEqual(rp.current, readings[2]);
-    assert.deepEqual(rp.stats, { userGcs: 0, freedBytes: 0, ownGarbageReclaimed: 0, jitCodeBytes: 0, sweptBytes: 0, sweptIntervals: 0, unexplainedDrops: 0 });
+    assert.deepEqual(rp.stats, { userGcs: 0, freedBytes: 0, ownGarbageReclaimed: 0, jitCodeBytes: 0, sweptBytes: 0, sweptIntervals: 0, unexplainedDrops: 0, collectionsBetweenLines: 0, freedBetweenLines: 0 });
   });
 
   test('code space growth is left out (the JIT’s), and out of heapInUse', () => {
@@ -227,6 +228,29 @@ describe('LogReplay', () => {
     assert.equal(interval(readings[0]!, readings[1]!).net, 100);
     assert.deepEqual(interval(readings[1]!, readings[2]!), { net: 50, freed: 0, allocated: 50, gcs: 0, external: 0 });
     assert.equal(readings[2]!.heapInUse, 1350 - 200);
+  });
+
+  test('a collection in lineprof’s own work between two lines: counted, with the program’s bytes it freed (Mem usage falls there, no line’s Increment shows it)', () => {
+    const log = new Log()
+      .probe(1, 1, { used: 1000 })
+      .rebase({ used: 1200 }) // lineprof's own garbage: 200
+      .probe(2, 1, { used: 1300 }) // in use: 1100
+      .rebase({ used: 900 }, 1) // a scavenge in lineprof's work: 200 of its own and 200 of the program's freed
+      .probe(3, 1, { used: 950 });
+    // Inside a marked call (its next line still to come)
+    const { events, sink } = recording();
+    const rp = new LogReplay({ ...sink, inCall: () => true });
+    rp.replay(log.ints, log.doubles, log.length);
+    const readings = events.map((e) => e.reading);
+    assert.equal(readings[1]!.heapInUse, 1100);
+    assert.equal(readings[2]!.heapInUse, 950, 'the next line starts from the lower heap');
+    assert.equal(interval(readings[1]!, readings[2]!).net, 50, 'the fall is no line’s');
+    assert.equal(rp.stats.collectionsBetweenLines, 1);
+    assert.equal(rp.stats.freedBetweenLines, 200);
+    // Outside every call (between the program's tasks) the fall shows in no table: not counted.
+    const outside = new LogReplay({ ...recording().sink, inCall: () => false });
+    outside.replay(log.ints, log.doubles, log.length);
+    assert.equal(outside.stats.collectionsBetweenLines, 0);
   });
 
   test('a later GC’s freed bytes are charged against own garbage first', () => {

@@ -35,9 +35,14 @@ export function instrumentEsm(
   shownText?: string,
 ): LoadResult {
   if (result.format !== 'module' || result.source == null || !url.startsWith('file:')) return result;
-  if (!isProgramScript(url, config.includeNodeModules)) return result;
   const source =
     typeof result.source === 'string' ? result.source : Buffer.from(result.source as ArrayBuffer).toString('utf8');
+  if (!isProgramScript(url, config.includeNodeModules)) {
+    // In node_modules: only whether a --function would match there (the hint to add --include-node-modules).
+    // Only noted here: reading it comes with the report (this may run inside a profiled line's import()).
+    if (isProgramScript(url, true) && config.selection.functions.length > 0) register({ ...emptyPlan(url), nodeModulesScript: true });
+    return result;
+  }
   try {
     const { code, ...table } = planModule({ source, url, isModule: true, selection: config.selection, reserveIds, shownText });
     if (table.functions.length > 0 || table.warnings.length > 0 || table.matchedLines.length > 0 || table.mappedFiles.length > 0) {

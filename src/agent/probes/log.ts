@@ -51,6 +51,8 @@ interface GcFigures {
 export interface ReadingSink {
   hit(probeId: number, token: number, reading: Reading): void;
   thrown(token: number, reading: Reading): void;
+  /** Whether a marked call is running (its next line is still to come). */
+  inCall?(): boolean;
 }
 
 export interface GcAccountingStats {
@@ -66,6 +68,12 @@ export interface GcAccountingStats {
   sweptBytes: number;
   /** Intervals in which sweeping freed memory. */
   sweptIntervals: number;
+  /**
+   * Collections that ran in lineprof's own work between two lines (a flush, a report), and what they freed of the
+   * program's heap: Mem usage falls there with no line's Increment to show it.
+   */
+  collectionsBetweenLines: number;
+  freedBetweenLines: number;
   /** Intervals whose heap shrank by more than any collection or sweeping explains (counted as freed there). */
   unexplainedDrops: number;
 }
@@ -88,7 +96,17 @@ export class LogReplay {
   /** lineprof's own garbage since the last collection: rebases add it; a GC frees it along with the program's. */
   private ownGarbage = 0;
   private last: Reading = { heap: 0, freed: 0, gcs: 0, external: 0, heapInUse: 0 };
-  readonly stats: GcAccountingStats = { userGcs: 0, freedBytes: 0, ownGarbageReclaimed: 0, jitCodeBytes: 0, sweptBytes: 0, sweptIntervals: 0, unexplainedDrops: 0 };
+  readonly stats: GcAccountingStats = {
+    userGcs: 0,
+    freedBytes: 0,
+    ownGarbageReclaimed: 0,
+    jitCodeBytes: 0,
+    sweptBytes: 0,
+    sweptIntervals: 0,
+    unexplainedDrops: 0,
+    collectionsBetweenLines: 0,
+    freedBetweenLines: 0,
+  };
 
   constructor(private readonly sink: ReadingSink) {}
 
@@ -106,8 +124,17 @@ export class LogReplay {
       at.code = doubles[d + 3]!;
       at.swept = doubles[d + 4]! + doubles[d + 5]!;
       if (id === REBASE) {
-        // A collection in lineprof's own work (its token slot counts them) freed lineprof's garbage.
-        if (ints[i + 1]! > 0) this.ownGarbage = 0;
+        // A collection in lineprof's own work (its token slot counts them) freed lineprof's garbage, and some of the
+        // program's: the heap in use falls between two lines.
+        if (ints[i + 1]! > 0) {
+          // Only inside a marked call does the fall show in a table (between two of its lines).
+          if (this.started && this.sink.inCall?.() === true) {
+            const before = this.start.used - this.start.code - this.ownGarbage;
+            this.stats.collectionsBetweenLines += ints[i + 1]!;
+            this.stats.freedBetweenLines += Math.max(0, before - (at.used - at.code));
+          }
+          this.ownGarbage = 0;
+        }
         if (this.started) this.ownGarbage += Math.max(0, at.used - at.code - (this.start.used - this.start.code));
         this.setStart(at);
         continue;

@@ -10,11 +10,11 @@ import { instrument, PROBE_GLOBAL, ProbeKind, TOKEN_VARIABLE } from '../../instr
 import type { LineGroup } from '../../instrument/instrument';
 import { lineOfOffset, parseSource, SourceParseError, splitLines } from '../../selection/find-functions';
 import type { ParsedSource } from '../../selection/find-functions';
-import { functionNameMatches, mayContainSelection, mergeSelections, selectFunctions } from '../../selection/selectors';
+import { functionNameMatches, mayContainSelection } from '../../selection/selectors';
 import type { MarkReason, SelectedFunction, SelectionSpec } from '../../selection/selectors';
 import type { SourceFunction } from '../../selection/find-functions';
 import { loadSourceMap, originalViewOf } from '../../sourcemap/load';
-import { layoutThroughMap, selectThroughMap, viewMayContainSelection } from '../../sourcemap/original';
+import { layoutThroughMap, namesMatchingIn, selectInScript, spotsThroughMap, viewMayContainSelection } from '../../sourcemap/original';
 import type { OriginalView } from '../../sourcemap/original';
 import type { GeneratedCode } from '../../wire/agent-report';
 import { ProbeRole } from '../../attribution/probe-attributor';
@@ -67,6 +67,8 @@ export interface ModulePlan {
   /** What was inserted on each line, as [line, column, length]: for mapping stack columns back. */
   columnShifts: Array<[number, number, number]>;
   warnings: string[];
+  /** A script in node_modules (not profiled) that loaded: looked at for the --include-node-modules hint. */
+  nodeModulesScript?: boolean;
 }
 
 const SOURCE_MAPPING_URL = /\/\/[#@] sourceMappingURL=([^\s'"]+)\s*$/;
@@ -164,12 +166,18 @@ function planInstrumentation(request: PlanRequest, liveEdit: boolean): LiveEditP
     selected = selected.filter((f) => !unreachable(f));
   }
   if (selected.length === 0) return result;
-  const probed = instrument(source, parsed.program, parsed.lineStarts, selected.map((s) => s.fn), { throws: !liveEdit, expressionArrowsInPlace: liveEdit });
+  const probed = instrument(source, parsed.program, parsed.lineStarts, selected.map((s) => s.fn), {
+    throws: !liveEdit,
+    expressionArrowsInPlace: liveEdit,
+    ...(view ? { original: spotsThroughMap(parsed, view) } : {}),
+  });
   const firstId = request.reserveIds(probed.probes.length);
   const rendered = probed.render(firstId);
   plan.code = rendered.code;
   if (liveEdit) {
-    result.originals = selected.map(({ fn }) => ({
+    // V8 names a closure by its generated name, not the original one the selection may have given it.
+    const generatedOf = new Map(parsed.functions.map((f) => [f.start, f]));
+    result.originals = selected.map(({ fn: named }) => generatedOf.get(named.start) ?? named).map((fn) => ({
       simpleName: fn.name === '(anonymous)' ? '' : fn.simpleName,
       body: source.slice(fn.bodyStart, fn.end),
     }));
@@ -283,17 +291,12 @@ function unmatchable(source: string, steps: string[], functions: SourceFunction[
   return undefined;
 }
 
-/**
- * What the user marked in this module: in the JavaScript V8 runs, and through its source map in the original
- * sources (a `--line` in an original file is matched there only: the generated file may have the same name).
- */
+/** What the user marked in this module (shared with the breakpoint engine: selectInScript). */
 function select(parsed: ParsedSource, file: string, view: OriginalView | undefined, spec: SelectionSpec, plan: ModulePlan): SelectedFunction[] {
-  if (!view) return selectFunctions(parsed, file, spec);
-  const generatedSpec: SelectionSpec = { ...spec, lines: spec.lines.filter((l) => !view.files.includes(l.file)) };
-  const mapped = selectThroughMap(parsed, view, spec);
-  for (const l of mapped.matchedLines) plan.matchedLines.push(`${l.file}:${l.line}`);
-  plan.mappedFiles.push(...view.files);
-  return mergeSelections(selectFunctions(parsed, file, generatedSpec), mapped.selected);
+  const { selected, matchedLines } = selectInScript(parsed, file, view, spec);
+  for (const l of matchedLines) plan.matchedLines.push(`${l.file}:${l.line}`);
+  if (view) plan.mappedFiles.push(...view.files);
+  return selected;
 }
 
 /** The module's original sources through its source map; a map that cannot be read is reported once. */
@@ -307,4 +310,12 @@ function originalView(source: string, file: string, warnings: string[]): Origina
     warnings.push(`could not read the source map of ${file} (${(err as Error).message}): its lines are the generated ones`);
     return undefined;
   }
+}
+
+/** The --function names a function of this node_modules script (not profiled) would match; see namesMatchingIn. */
+export function nodeModulesMatches(source: string, url: string, isModule: boolean, names: readonly string[]): string[] {
+  if (names.length === 0) return [];
+  const file = fileOf(url);
+  const mapUrl = sourceMappingUrlOf(source);
+  return namesMatchingIn(source, isModule ? 'module' : 'script', names, () => (mapUrl ? originalView(source, file, []) : undefined));
 }

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { ProbeAttributor } from '../../attribution/probe-attributor';
@@ -17,7 +17,7 @@ import { fileOf, isProgramScript } from '../scripts';
 import { LogReplay } from './log';
 import { instrumentEsm } from './esm-loader';
 import type { LoadContext, LoadResult } from './esm-loader';
-import { planModule } from './module-plan';
+import { nodeModulesMatches, planModule } from './module-plan';
 import type { ModulePlan, PlannedFunction } from './module-plan';
 import { ProbeRuntime } from './runtime';
 import { nodeStripsTypes, stripTypes } from './typescript';
@@ -48,6 +48,9 @@ export class ProbeAgent {
   private readonly matchedFunctions = new Set<string>();
   private readonly matchedLines = new Set<string>();
   private readonly mappedFiles = new Set<string>();
+  /** --function names that match a function in a node_modules script that was loaded (not profiled). */
+  private readonly nodeModulesMatches = new Set<string>();
+  private readonly nodeModulesScripts: Array<{ url: string; isModule: boolean }> = [];
   private readonly warnings: string[] = [];
   private readonly ids = new Int32Array(new SharedArrayBuffer(4));
   private readonly startedAt = Date.now();
@@ -205,7 +208,11 @@ export class ProbeAgent {
   }
 
   private instrumentCommonJs(content: string, filename: string, shownText = strippedFrom(content, filename)): string {
-    if (this.stopped || typeof content !== 'string' || !isProgramScript(filename, this.config.includeNodeModules)) return content;
+    if (this.stopped || typeof content !== 'string') return content;
+    if (!isProgramScript(filename, this.config.includeNodeModules)) {
+      if (isProgramScript(filename, true)) this.checkNodeModules(content, filename, false);
+      return content;
+    }
     try {
       const plan = planModule({
         source: content,
@@ -220,6 +227,28 @@ export class ProbeAgent {
     } catch (err) {
       this.warnings.push(`could not instrument ${filename}: ${(err as Error).message}`);
       return content;
+    }
+  }
+
+  /**
+   * A node_modules script (not profiled) that loaded, for the hint to add --include-node-modules. Only noted: it is
+   * read, searched and parsed when a report is made, since its loading may run inside a profiled line.
+   */
+  checkNodeModules(_source: string, url: string, isModule: boolean): void {
+    if (this.config.selection.functions.length > 0) this.nodeModulesScripts.push({ url, isModule });
+  }
+
+  /** Which unmatched --function names the node_modules scripts loaded since the last report would match. */
+  private lookInNodeModules(): void {
+    for (const { url, isModule } of this.nodeModulesScripts.splice(0)) {
+      const names = this.config.selection.functions.filter((f) => !this.matchedFunctions.has(f) && !this.nodeModulesMatches.has(f));
+      if (names.length === 0) return;
+      try {
+        const source = fs.readFileSync(url.startsWith('file:') ? fileURLToPath(url) : url, 'utf8');
+        for (const name of nodeModulesMatches(source, url, isModule, names)) this.nodeModulesMatches.add(name);
+      } catch {
+        // Only a hint.
+      }
     }
   }
 
@@ -251,6 +280,7 @@ export class ProbeAgent {
     for (const f of plan.matchedFunctions) this.matchedFunctions.add(f);
     for (const l of plan.matchedLines) this.matchedLines.add(l);
     for (const f of plan.mappedFiles) this.mappedFiles.add(f);
+    if (plan.nodeModulesScript) this.nodeModulesScripts.push({ url: plan.url, isModule: true });
     for (const w of plan.warnings) if (!this.warnings.includes(w)) this.warnings.push(w);
     for (const planned of plan.functions) {
       const { probes, ...meta } = planned;
@@ -275,6 +305,7 @@ export class ProbeAgent {
     if (this.finalReport) return this.finalReport;
     this.runtime.snapshot();
     this.drainPlans();
+    this.lookInNodeModules();
     if (final) {
       this.attributor.finish(this.replay.current);
       // The session's last moment: a short run still ends where it ended.
@@ -300,6 +331,7 @@ export class ProbeAgent {
       }),
       unmatched: {
         functions: spec.functions.filter((f) => !this.matchedFunctions.has(f)),
+        inNodeModules: spec.functions.filter((f) => !this.matchedFunctions.has(f) && this.nodeModulesMatches.has(f)),
         lines: spec.lines.map((l) => `${l.file}:${l.line}`).filter((l) => !this.matchedLines.has(l)),
         linesOutsideFunctions: spec.lines
           .filter((l) => this.mappedFiles.has(l.file) && !this.matchedLines.has(`${l.file}:${l.line}`))
@@ -316,6 +348,8 @@ export class ProbeAgent {
         jitCodeBytes: this.replay.stats.jitCodeBytes,
         sweptBytes: this.replay.stats.sweptBytes,
         unexplainedDrops: this.replay.stats.unexplainedDrops,
+        collectionsBetweenLines: this.replay.stats.collectionsBetweenLines,
+        freedBetweenLines: this.replay.stats.freedBetweenLines,
         medianOverheadBytes: 0,
         slowProbes: runtime.slowProbes,
         flushes: runtime.flushes,

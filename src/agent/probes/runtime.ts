@@ -9,7 +9,7 @@
  * Rarely a probe does more, always between its closing reading and a fresh reading that starts the next interval,
  * so that nothing it does belongs to any line (a REBASE record marks the fresh reading):
  * - when the interval it closes lasted longer than LONG_INTERVAL_NS: it asks V8's GC profiler which collections ran
- *   since the last ask. No collection is shorter than that (DESIGN §9: ≥ ~275 µs measured here), so every
+ *   since the last ask. No collection is shorter than that (≥ ~40 µs measured here, see below), so every
  *   collection during a line is seen by the probe right after it, whatever it freed (a scavenge can leave new space
  *   fuller than it was).
  * - when the log is full: it hands the log to the sink (attribution), and collections during that are lineprof's.
@@ -21,8 +21,8 @@ import type { ClockBinding, HeapBinding } from '../heap-reader';
 
 /**
  * Intervals longer than this are checked for collections. A scavenge of a young generation that holds little takes
- * ~40 µs here (GC profiler's cost, Node 20, 1–2 MB semi-space), far less than the ~275 µs DESIGN §9 saw at other
- * sizes: the bound stays well under the shortest collection seen.
+ * ~40 µs here (GC profiler's cost, Node 20, 1–2 MB semi-space), far less than the ~275 µs an earlier prototype saw
+ * (227 scavenges) or the 370 µs–20 ms at default settings: the bound stays well under the shortest collection seen.
  */
 export const LONG_INTERVAL_NS = 20_000;
 const SIGN = -0x80000000;

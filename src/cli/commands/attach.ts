@@ -60,7 +60,7 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         .option('markers', { type: 'boolean', default: true, describe: 'Honour `// @profile` comments in the loaded source' })
         .option('include-node-modules', { type: 'boolean', default: false, describe: 'Also look in node_modules' })
         .option('duration', { type: 'number', describe: 'Detach after SECONDS' })
-        .option('calls', { type: 'number', describe: 'Detach after N calls of the marked functions' })
+        .option('calls', { type: 'number', describe: 'Detach after N calls of the marked functions, all together (not N of each)' })
         .option('max-increment', {
           type: 'string',
           describe: 'Fail (exit 3) if one call of a marked function grew the JS heap by more than SIZE, e.g. 10MiB',

@@ -1,54 +1,51 @@
-/** `lineprof plot <result.json> -o plot.svg|plot.html`: memory over time with the calls of marked functions. */
-import * as fs from 'node:fs';
+/**
+ * `lineprof plot [result.json…] -o plot.svg|plot.html`: memory over time with the calls of marked functions. No file:
+ * the latest result saved with --save; several: overlaid, one colour each (as `mprof plot a b`).
+ */
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ResultFileError, UsageError } from '../../errors';
-import { plotDataOf } from '../../plot/data';
+import { overlayPlotData } from '../../plot/data';
 import { renderHtml } from '../../plot/html';
 import { renderSvg } from '../../plot/svg';
-import { parseResultJson } from '../../report/json';
-import { parseUsageJson } from '../../usage/model';
+import { latestSaved, readResultFile } from '../../results/store';
 import { writeFile } from '../output';
 import { checkWritable } from '../output';
 
 interface PlotArgs {
-  file: string;
+  files: string[];
   output: string;
 }
 
 export const plotCommand: CommandModule<object, PlotArgs> = {
-  command: 'plot <file>',
-  describe: 'Draw a result (of usage, run or attach) as SVG or HTML: memory over time, spans and the peak',
+  command: 'plot [files..]',
+  describe: 'Draw results (of usage, run or attach) as SVG or HTML: memory over time, spans and the peak',
   builder: (y: Argv) =>
     y
-      .positional('file', { type: 'string', demandOption: true, describe: 'A result written by --json' })
+      .positional('files', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'Results written by --json or --save; none: the latest saved (lineprof list); several: overlaid',
+      })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'The picture to write: FILE.svg or FILE.html' })
-      .example('$0 plot usage.json -o usage.svg', 'draw a lineprof usage result') as Argv<PlotArgs>,
+      .example('$0 plot usage.json -o usage.svg', 'draw a lineprof usage result')
+      .example('$0 plot -o latest.svg', 'draw the latest result saved with --save')
+      .example('$0 plot before.json after.json -o both.svg', 'overlay two results') as Argv<PlotArgs>,
   handler: (args) => {
     const ext = path.extname(args.output).toLowerCase();
     if (ext !== '.svg' && ext !== '.html') throw new UsageError(`--output must end in .svg or .html, got ${args.output}`);
     checkWritable(args.output);
-    let text: string;
-    try {
-      text = fs.readFileSync(args.file, 'utf8');
-    } catch (err) {
-      throw new UsageError(`cannot read ${args.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    let value: { command?: unknown };
-    try {
-      value = JSON.parse(text) as { command?: unknown };
-    } catch (err) {
-      throw new ResultFileError(`${args.file} is not JSON: ${(err as Error).message}`);
-    }
-    let data;
-    try {
-      data = plotDataOf(value?.command === 'usage' ? parseUsageJson(value, args.file) : parseResultJson(text, args.file));
-    } catch (err) {
-      if (err instanceof ResultFileError) throw err;
-      throw new ResultFileError((err as Error).message);
-    }
+    const files = args.files.length > 0 ? args.files : [latestSaved()];
+    // Named by file name in the legend; by the path given when two share a name.
+    const bases = files.map((file) => path.basename(file));
+    const items = files.map((file, i) => ({
+      name: bases.indexOf(bases[i]!) === bases.lastIndexOf(bases[i]!) ? bases[i]! : file,
+      result: readResultFile(file),
+    }));
+    const data = overlayPlotData(items);
     if (data.series.every((s) => s.points.length === 0)) {
-      throw new ResultFileError(`${args.file} has no memory samples to draw (a run result saved before timelines were kept?)`);
+      throw new ResultFileError(`${files.join(', ')} has no memory samples to draw (a run result saved before timelines were kept?)`);
     }
     writeFile(args.output, ext === '.svg' ? renderSvg(data) : renderHtml(data));
   },

@@ -1,6 +1,6 @@
 /** `lineprof run [options] <script> [args…]`: like `python -m memory_profiler script.py`. */
 import type { Argv, CommandModule } from 'yargs';
-import { COLUMNS } from '../../report/columns';
+import { columnHelp } from '../../report/columns';
 import { startRun } from '../../commands/run';
 import { DEFAULT_GC_EVERY } from '../../core/options';
 import { describeExit, exitStatus } from '../../core/exit-status';
@@ -8,6 +8,7 @@ import { incrementVerdict, OVER_BUDGET_EXIT } from '../../budget';
 import { checkOutputArgs, say, sizeOption, warn, withOutputOptions, writeResult } from '../output';
 import type { OutputArgs } from '../output';
 import { onSignals } from '../signals';
+import { checkSavable, saveResult } from '../../results/store';
 
 interface RunArgs extends OutputArgs {
   script: string;
@@ -19,9 +20,10 @@ interface RunArgs extends OutputArgs {
   'gc-every': number;
   engine: 'probes' | 'breakpoints';
   'max-increment'?: string;
+  save?: boolean;
 }
 
-const COLUMN_HELP = COLUMNS.map((c) => `  ${c.title.padEnd(13)} ${c.meaning}`).join('\n');
+const COLUMN_HELP = columnHelp();
 
 /** `scriptArgs` are the script's own arguments, split off before yargs sees the command line (see ../argv.ts). */
 export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunArgs> => ({
@@ -76,6 +78,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
             'How lines are read: probes (instrumented as modules load, <1 µs a line) or breakpoints (the inspector, ' +
             '~50-100 µs a line, for code the hooks cannot reach)',
         })
+        .option('save', { type: 'boolean', describe: 'Also save the result as ./.lineprof/run-TIME.json (lineprof list, lineprof plot)' })
         .option('gc-every', {
           type: 'number',
           default: DEFAULT_GC_EVERY,
@@ -87,6 +90,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
     ) as Argv<RunArgs>,
   handler: async (args) => {
     checkOutputArgs(args);
+    if (args.save) checkSavable();
     const maxIncrement = args['max-increment'] === undefined ? undefined : sizeOption('--max-increment', args['max-increment']);
     const handle = startRun({
       script: args.script,
@@ -107,6 +111,7 @@ export const makeRunCommand = (scriptArgs: string[]): CommandModule<object, RunA
       else if (exit.code !== 0) say(`the script ended with ${describeExit(exit)}`);
       process.exitCode = exitStatus(exit);
       writeResult(result, args);
+      if (args.save) say(`saved ${saveResult(result)}`);
       const verdict = maxIncrement === undefined ? undefined : incrementVerdict(result, maxIncrement);
       if (verdict) {
         say(verdict);

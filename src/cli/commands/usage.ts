@@ -1,16 +1,18 @@
 /** `lineprof usage`: memory over time, like memory_profiler's `mprof run` / `memory_usage`. */
-import * as fs from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../errors';
 import { OVER_BUDGET_EXIT, peakVerdict } from '../../budget';
 import { BYTE_UNITS } from '../../report/format';
 import type { ByteFormat, ByteUnit } from '../../report/format';
-import { renderChart, renderCsv, summaryLine } from '../../usage/model';
+import { renderCsv, summaryLine } from '../../usage/model';
+import { renderChart } from '../../usage/chart';
 import type { UsageResult } from '../../usage/model';
 import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from '../../commands/usage';
 import type { UsageOptions } from '../../commands/usage';
 import { checkWritable, say, sizeOption, warn, writeFile } from '../output';
 import { onSignals } from '../signals';
+import { checkSavable, saveResult } from '../../results/store';
+import { isAddressTarget } from '../argv';
 import { exitStatus } from '../../core/exit-status';
 
 interface UsageArgs {
@@ -21,6 +23,7 @@ interface UsageArgs {
   'include-children': boolean;
   json?: string;
   csv?: string;
+  save?: boolean;
   chart?: boolean;
   'max-peak'?: string;
   function: string[];
@@ -32,7 +35,6 @@ interface UsageArgs {
   precision: number;
 }
 
-const ADDRESS = /^(\d+|[\w.-]*:\d+|\[[^\]]*\]:\d+|wss?:\/\/.*)$/;
 
 export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, UsageArgs> => ({
   command: 'usage [target] [args..]',
@@ -51,6 +53,7 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
       .option('include-children', { type: 'boolean', default: false, describe: "Add the RSS of the process's children" })
       .option('json', { type: 'string', describe: 'Write every sample and span as JSON to FILE (docs/usage.md)' })
       .option('csv', { type: 'string', describe: 'Write every sample as CSV to FILE' })
+      .option('save', { type: 'boolean', describe: 'Also save the result as ./.lineprof/usage-TIME.json (lineprof list, lineprof plot)' })
       .option('chart', { type: 'boolean', describe: 'Draw a chart in the terminal (default: when stdout is a terminal)' })
       .option('max-peak', { type: 'string', describe: 'Fail (exit 3) if the peak RSS exceeds SIZE, e.g. 200MiB' })
       .option('function', { nargs: 1, alias: 'f', type: 'string', array: true, default: [], describe: 'Record the calls of functions of this name as spans; repeatable' })
@@ -66,16 +69,17 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
       .epilog('Then: lineprof plot result.json -o plot.svg draws the samples and the spans.') as Argv<UsageArgs>,
   handler: async (args) => {
     for (const file of [args.json, args.csv]) if (file) checkWritable(file);
+    if (args.save) checkSavable();
     const maxPeak = args['max-peak'] === undefined ? undefined : sizeOption('--max-peak', args['max-peak']);
     const format: ByteFormat = { unit: args.unit, precision: args.precision };
     const target = args.target;
-    const isAddress = target !== undefined && ADDRESS.test(target) && !fs.existsSync(target);
+    const isAddress = target !== undefined && isAddressTarget(target);
     if (args.pid !== undefined && target !== undefined) {
       throw new UsageError('give either a script (or host:port) or --pid, not both');
     }
     if ((args.pid !== undefined || isAddress) && scriptArgs.length > 0) {
       // Only a script takes arguments: anything after host:port would be lost silently.
-      throw new UsageError(`unexpected ${scriptArgs.join(' ')} after ${target ?? `--pid ${args.pid}`}: put lineprof's options before it`);
+      throw new UsageError(`unexpected ${scriptArgs.join(' ')} after ${target ?? `--pid ${args.pid}`}: only a script takes arguments`);
     }
     if (!Number.isInteger(args.precision) || args.precision < 0 || args.precision > 9) {
       throw new UsageError(`--precision takes a whole number from 0 to 9, got ${args.precision}`);
@@ -106,10 +110,12 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
     process.stdout.write(summaryLine(result, format) + '\n');
     if (args.json) writeFile(args.json, JSON.stringify(result, null, 2) + '\n');
     if (args.csv) writeFile(args.csv, renderCsv(result));
+    if (args.save) say(`saved ${saveResult(result)}`);
     const exit = result.exit;
-    // A script lineprof ended at the timeout did what was asked: that is a success, not its SIGTERM.
+    // A script lineprof ended at the timeout did what was asked: that is a success, not its SIGTERM. Otherwise (its
+    // own end, or Ctrl-C) the status is the script's, as under `run`; a process sampled from outside has none.
     process.exitCode =
-      exit && result.endedBy === 'exit' ? exitStatus({ code: exit.code, signal: exit.signal as NodeJS.Signals | null }) : 0;
+      exit && result.endedBy !== 'timeout' ? exitStatus({ code: exit.code, signal: exit.signal as NodeJS.Signals | null }) : 0;
     const verdict = maxPeak === undefined ? undefined : peakVerdict(result, maxPeak);
     if (verdict) {
       say(verdict);
@@ -118,6 +124,7 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
   },
 });
 
+/** The chart fills the terminal's width (80 when stdout is not a terminal, e.g. `--chart > file`). */
 function chartWidth(): number {
-  return Math.max(20, Math.min(100, (process.stdout.columns || 80) - 4));
+  return process.stdout.columns || 80;
 }
