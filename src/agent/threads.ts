@@ -39,8 +39,15 @@ export function carryAgentIntoWorkers(config: string, preload: string): { saveAl
   const binding = require('node:worker_threads') as { Worker: WorkerClass };
   const Original = binding.Worker;
   const live = new Map<number, Int32Array>();
-  const channel = new workerThreads.BroadcastChannel(SAVE_CHANNEL);
-  (channel as unknown as { unref(): void }).unref();
+  // Made with the program's first Worker: a program without workers gets nothing of this.
+  let open: workerThreads.BroadcastChannel | undefined;
+  const channel = (): workerThreads.BroadcastChannel => {
+    if (!open) {
+      open = new workerThreads.BroadcastChannel(SAVE_CHANNEL);
+      (open as unknown as { unref(): void }).unref();
+    }
+    return open;
+  };
   class Worker extends Original {
     constructor(filename: string | URL, options: WorkerOptions = {}) {
       const saved = new SharedArrayBuffer(4);
@@ -60,7 +67,7 @@ export function carryAgentIntoWorkers(config: string, preload: string): { saveAl
     override terminate(): Promise<number> {
       const flag = live.get(this.threadId);
       if (!flag) return super.terminate();
-      channel.postMessage(this.threadId);
+      channel().postMessage(this.threadId);
       const waited = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { value: unknown } }).waitAsync(flag, 0, 0, SAVE_WAIT_MS);
       return Promise.resolve(waited.value).then(() => super.terminate());
     }
@@ -71,7 +78,7 @@ export function carryAgentIntoWorkers(config: string, preload: string): { saveAl
   return {
     saveAll: () => {
       if (live.size === 0) return;
-      channel.postMessage('all');
+      channel().postMessage('all');
       const deadline = Date.now() + SAVE_WAIT_MS;
       for (const flag of live.values()) {
         const left = deadline - Date.now();

@@ -30,7 +30,11 @@ export function liveView(out: LiveTerminal, label: string, format: ByteFormat): 
   let last: AttachProgress | null = null;
   const draw = (): void => {
     if (!last) return;
-    out.write(`${HOME_AND_CLEAR}${fitScreen([header(label, last, format), '', ...lastTables.split('\n')], out.columns, out.rows)}`);
+    // The counts are what the header is for: a long label (a ws:// URL) gives way, not them.
+    const full = header(label, last, format);
+    const room = Math.max(8, (out.columns || 80) - (full.length - label.length));
+    const head = label.length <= room ? full : header(`${label.slice(0, room - 1)}…`, last, format);
+    out.write(`${HOME_AND_CLEAR}${fitScreen([head, '', ...lastTables.split('\n')], out.columns, out.rows)}`);
     drawn = true;
   };
   // A resized terminal is redrawn at once at its new size, not at the next progress report.

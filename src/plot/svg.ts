@@ -21,6 +21,8 @@ const CHAR_PX = 7.2;
 const MAX_LEFT = 300;
 const LABEL_GAP = 12;
 const MAX_LABEL_CHARS = Math.floor((MAX_LEFT - LABEL_GAP) / CHAR_PX);
+/** The legend's labels (overlaid results are named by their files) take at most half the canvas. */
+const MAX_LEGEND_CHARS = 60;
 const SPAN_COLORS = ['#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 
 export interface PlotGeometry {
@@ -126,14 +128,14 @@ export function renderSvg(data: PlotData): string {
   }
   // Legend.
   // Labels are cut as lane names are: a long path would push the legend off the canvas.
-  const legendChars = Math.max(0, ...data.series.map((series) => [...laneLabel(series.label)].length));
+  const legendChars = Math.max(0, ...data.series.map((series) => [...laneLabel(series.label, MAX_LEGEND_CHARS)].length));
   data.series.forEach((series, i) => {
     // Room for the longest label (overlaid results are named by their files).
     const x = WIDTH - MARGIN.right - Math.max(170, Math.ceil(legendChars * CHAR_PX) + 40);
     const y = MARGIN.top + 8 + i * 18;
     out.push(
       `<line x1="${x}" y1="${y}" x2="${x + 24}" y2="${y}" stroke="${series.color}" stroke-width="3"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
-      `<text x="${x + 30}" y="${y + 4}" fill="#333333"><title>${escapeXml(series.label)}</title>${escapeXml(laneLabel(series.label))}</text>`,
+      `<text x="${x + 30}" y="${y + 4}" fill="#333333"><title>${escapeXml(series.label)}</title>${escapeXml(laneLabel(series.label, MAX_LEGEND_CHARS))}</text>`,
     );
   });
   // The peak.
@@ -232,9 +234,9 @@ function spanNames(data: PlotData): string[] {
 }
 
 /** A lane's name as drawn: whole, or its start and an ellipsis when longer than the widest margin holds. */
-export function laneLabel(name: string): string {
+export function laneLabel(name: string, max = MAX_LABEL_CHARS): string {
   const chars = [...name];
-  return chars.length <= MAX_LABEL_CHARS ? name : `${chars.slice(0, MAX_LABEL_CHARS - 1).join('')}…`;
+  return chars.length <= max ? name : `${chars.slice(0, max - 1).join('')}…`;
 }
 
 function formatSeconds(t: number): string {

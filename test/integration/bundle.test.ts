@@ -42,7 +42,8 @@ for (const engine of ['probes', 'breakpoints'] as const) {
     // 16 B). Breakpoints read the heap at each hit, with a few hundred bytes of noise a hit, and sometimes the rest of
     // a young-generation page (up to the array's size; seen: 7,728 to 10,317 B a call).
     const bytes = scratch.allocatedBytes;
-    if (engine === 'probes') assert.ok(Math.abs(bytes - 3 * ARRAY_1000) <= 3 * 16, `scratch line: ${bytes} B`);
+    // (Node 24: 8,091 B a call, its array's header and memento being larger.)
+    if (engine === 'probes') assert.ok(bytes >= 3 * ARRAY_1000 && bytes <= 3 * (ARRAY_1000 + 64), `scratch line: ${bytes} B`);
     else assert.ok(bytes >= 3 * (ARRAY_1000 - 512) && bytes <= 3 * 2 * ARRAY_1000, `scratch line: ${bytes} B`);
     assert.ok(line(lex, "const lines = src.split('\\n');").allocatedBytes < 1_000, 'the split line is not charged the array');
     // The inner call of a multi-line call is its own line's, as in the unbundled source.
@@ -61,8 +62,14 @@ test('probes: the bundle charges every line as the unbundled source does', { tim
   const bundled = await profileFixture(USE, { nodeArgs: STABLE_TIER, functions: ['Lexer.lex', 'inlineTokens'], includeNodeModules: true });
   const script = path.join(path.dirname(BUNDLE), '..', '..', '..', 'use-src.js');
   const plain = await profileFixture(script, { nodeArgs: STABLE_TIER, functions: ['Lexer.lex', 'inlineTokens'] });
-  const table = (o: typeof plain) => o.result.functions.map((f) => [f.name, f.lines.map((l) => [l.line, l.occurrences, l.allocatedBytes])]);
+  // Names, lines and occurrences alike; bytes alike but for V8's own first-call cost of the code a line calls (the
+  // minified functions' feedback vectors are not the original's: seen +912 B on a line calling tokenize, Node 24)
+  // and Node 20's layout noise (+48 B seen): within 1 KiB a line.
+  const table = (o: typeof plain) => o.result.functions.map((f) => [f.name, f.lines.map((l) => [l.line, l.occurrences])]);
   assert.deepEqual(table(bundled), table(plain));
+  const bytes = (o: typeof plain) => o.result.functions.flatMap((f) => f.lines.map((l) => l.allocatedBytes));
+  const off = bytes(bundled).map((b, i) => b - bytes(plain)[i]!);
+  assert.ok(off.every((d) => Math.abs(d) <= 1024), `bundled - plain, per line: ${off.join(', ')}`);
 });
 
 for (const engine of ['probes', 'breakpoints'] as const) {
