@@ -69,7 +69,9 @@ export async function memoryUsage<T>(target: (() => T | Promise<T>) | number, op
   } finally {
     await sampler.stop(options.timeout);
   }
-  const samples = sampler.samples
+  // In time order: a reading the main thread was slow to answer arrives after the RSS-only ones taken meanwhile.
+  const samples = [...sampler.samples]
+    .sort((a, b) => a.t - b.t)
     .filter((s) => options.timeout === undefined || s.t - origin <= options.timeout * 1000)
     .map((s) => usageSampleOf(s, origin));
   return {

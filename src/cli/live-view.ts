@@ -30,10 +30,12 @@ export function liveView(out: LiveTerminal, label: string, format: ByteFormat): 
   let last: AttachProgress | null = null;
   const draw = (): void => {
     if (!last) return;
-    // The counts are what the header is for: a long label (a ws:// URL) gives way, not them.
-    const full = header(label, last, format);
-    const room = Math.max(8, (out.columns || 80) - (full.length - label.length));
-    const head = label.length <= room ? full : header(`${label.slice(0, room - 1)}…`, last, format);
+    // The time and the calls are what the header is for: a long label (a ws:// URL) gives way to them; what comes
+    // after them is cut at the terminal's edge.
+    const essential = `attached to ${label}: ${(last.elapsedMs / 1000).toFixed(1)} s, ${last.calls} calls`.length;
+    // One column is kept for the '…' that cuts the rest of the line.
+    const over = essential - ((out.columns || 80) - 1);
+    const head = over <= 0 ? header(label, last, format) : header(`${label.slice(0, Math.max(8, label.length - over - 1))}…`, last, format);
     out.write(`${HOME_AND_CLEAR}${fitScreen([head, '', ...lastTables.split('\n')], out.columns, out.rows)}`);
     drawn = true;
   };

@@ -113,3 +113,14 @@ test('fitScreen: short screens are untouched; a stream without a size gets 80×2
   assert.equal(lines.length, 23);
   assert.ok(lines.every((l) => width(l) <= 80));
 });
+
+test('live view: a label too long for the terminal (a ws:// URL) gives way to the time and the calls', () => {
+  const term = new FakeTerminal(80, 24);
+  const ws = 'ws://127.0.0.1:37621/04eb5b56-5589-4af7-b82a-7a88cb76497c';
+  const view = liveView(term, ws, format);
+  view.update(progress(3));
+  const head = term.screen()[0]!;
+  assert.ok(width(head) <= 80, head);
+  assert.match(head, /^attached to ws:\/\/127\.0\.0\.1:37621\/\S*…: 1\.5 s, 3 calls/);
+  view.close();
+});
