@@ -56,13 +56,15 @@ function main(): void {
   };
   let busy = false;
   let disconnected = false;
+  /** The last sample is asked for (memoryUsage's end): no tick after it. */
+  let stopping = false;
   let current: Promise<void> = Promise.resolve();
   const tick = (): Promise<void> => {
     // One reading at a time: while the main thread has not answered the last one (a long GC; on Node 24 and 26 any
     // synchronous stretch, as their inspector answers another thread's session only between tasks), a tick gives
     // the RSS alone (the whole process's, readable from here) rather than queue a request.
     if (busy) {
-      if (!disconnected) emit({ t: performance.timeOrigin + performance.now(), rss: process.memoryUsage.rss() });
+      if (!disconnected && !stopping) emit({ t: performance.timeOrigin + performance.now(), rss: process.memoryUsage.rss() });
       return current;
     }
     busy = true;
@@ -93,7 +95,7 @@ function main(): void {
   /** The step (origin + step × interval) the timer is set for. A timer can fire a little early: never twice a step. */
   let step = 0;
   const schedule = (): void => {
-    if (disconnected) return;
+    if (disconnected || stopping) return;
     const now = clock();
     step = Math.max(step + 1, Math.floor((now - origin) / intervalMs) + 1);
     timer = setTimeout(() => {
@@ -108,7 +110,12 @@ function main(): void {
   }
   parentPort?.on('message', (message: unknown) => {
     // A last sample, taken after the caller's work: wait for one in flight, then take a fresh one.
-    if (message === 'stop') void current.then(tick).finally(() => process.exit(0));
+    // No timer tick after it (an RSS-only one would come after the last full sample).
+    if (message === 'stop') {
+      stopping = true;
+      clearTimeout(timer);
+      void current.then(sample).finally(() => process.exit(0));
+    }
     if (typeof message === 'object' && message !== null && typeof (message as { origin?: unknown }).origin === 'number') {
       origin = (message as { origin: number }).origin;
       step = 0;

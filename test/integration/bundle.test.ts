@@ -62,14 +62,19 @@ test('probes: the bundle charges every line as the unbundled source does', { tim
   const bundled = await profileFixture(USE, { nodeArgs: STABLE_TIER, functions: ['Lexer.lex', 'inlineTokens'], includeNodeModules: true });
   const script = path.join(path.dirname(BUNDLE), '..', '..', '..', 'use-src.js');
   const plain = await profileFixture(script, { nodeArgs: STABLE_TIER, functions: ['Lexer.lex', 'inlineTokens'] });
-  // Names, lines and occurrences alike; bytes alike but for V8's own first-call cost of the code a line calls (the
-  // minified functions' feedback vectors are not the original's: seen +912 B on a line calling tokenize, Node 24)
-  // and Node 20's layout noise (+48 B seen): within 1 KiB a line.
+  // Names, lines and occurrences alike. Bytes alike (within Node 20's layout noise, +48 B seen) on the lines that
+  // allocate themselves; a line that calls another function of the library also carries V8's first-call cost of
+  // that code, which is not the same for minified code as for the original (feedback vectors, and on 22+ old-space
+  // metadata counted object by object: seen +912 B on Node 24, +7.9 KB on Node 22), so only its occurrences count.
   const table = (o: typeof plain) => o.result.functions.map((f) => [f.name, f.lines.map((l) => [l.line, l.occurrences])]);
   assert.deepEqual(table(bundled), table(plain));
-  const bytes = (o: typeof plain) => o.result.functions.flatMap((f) => f.lines.map((l) => l.allocatedBytes));
+  const calls = /\bnew Lexer\(|\.tokenize\(/;
+  // A function called once has only its first call, whose V8 costs (its own feedback, and on 22+ its compiled
+  // metadata in old space: +6.4 KB seen on Node 22) differ in the same way: its bytes are not compared either.
+  const bytes = (o: typeof plain) =>
+    o.result.functions.filter((f) => f.calls > 1).flatMap((f) => f.lines.filter((l) => !calls.test(l.content)).map((l) => l.allocatedBytes));
   const off = bytes(bundled).map((b, i) => b - bytes(plain)[i]!);
-  assert.ok(off.every((d) => Math.abs(d) <= 1024), `bundled - plain, per line: ${off.join(', ')}`);
+  assert.ok(off.every((d) => Math.abs(d) <= 64), `bundled - plain, per line that calls nothing of the library: ${off.join(', ')}`);
 });
 
 for (const engine of ['probes', 'breakpoints'] as const) {
