@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIXTURES, fn, line, profileFixture, STABLE_TIER } from '../helpers/profile';
+import { FIXTURES, fn, line, NODE_MAJOR, profileFixture, STABLE_TIER } from '../helpers/profile';
 
 const USE = path.join(FIXTURES, 'bundle', 'use.js');
 const LEXER = path.join(FIXTURES, 'bundle', 'src', 'lexer.js');
@@ -43,7 +43,9 @@ for (const engine of ['probes', 'breakpoints'] as const) {
     // a young-generation page (up to the array's size; seen: 7,728 to 10,317 B a call).
     const bytes = scratch.allocatedBytes;
     // (Node 24: 8,091 B a call, its array's header and memento being larger.)
-    if (engine === 'probes') assert.ok(bytes >= 3 * ARRAY_1000 && bytes <= 3 * (ARRAY_1000 + 64), `scratch line: ${bytes} B`);
+    // On Node 22+ a first call may add V8's metadata of the code it runs, in old space (seen +5.9 KB once on 22).
+    const firstCall = NODE_MAJOR >= 22 ? 8 * 1024 : 0;
+    if (engine === 'probes') assert.ok(bytes >= 3 * ARRAY_1000 && bytes <= 3 * (ARRAY_1000 + 64) + firstCall, `scratch line: ${bytes} B`);
     else assert.ok(bytes >= 3 * (ARRAY_1000 - 512) && bytes <= 3 * 2 * ARRAY_1000, `scratch line: ${bytes} B`);
     assert.ok(line(lex, "const lines = src.split('\\n');").allocatedBytes < 1_000, 'the split line is not charged the array');
     // The inner call of a multi-line call is its own line's, as in the unbundled source.
@@ -62,19 +64,16 @@ test('probes: the bundle charges every line as the unbundled source does', { tim
   const bundled = await profileFixture(USE, { nodeArgs: STABLE_TIER, functions: ['Lexer.lex', 'inlineTokens'], includeNodeModules: true });
   const script = path.join(path.dirname(BUNDLE), '..', '..', '..', 'use-src.js');
   const plain = await profileFixture(script, { nodeArgs: STABLE_TIER, functions: ['Lexer.lex', 'inlineTokens'] });
-  // Names, lines and occurrences alike. Bytes alike (within Node 20's layout noise, +48 B seen) on the lines that
-  // allocate themselves; a line that calls another function of the library also carries V8's first-call cost of
-  // that code, which is not the same for minified code as for the original (feedback vectors, and on 22+ old-space
-  // metadata counted object by object: seen +912 B on Node 24, +7.9 KB on Node 22), so only its occurrences count.
+  // Names, lines and occurrences alike, and bytes within what V8 itself may add to a line of one run and not the
+  // other: the first-call cost of the code a line runs (feedback, and on Node 22+ compiled code's metadata in old
+  // space, counted object by object), which differs between minified and original code and lands in either process
+  // (seen: +48 B on Node 20, +912 B on 24, +5.9 to +7.9 KB on 22). A line charged wrongly moves a whole array:
+  // 3 × 8,048 B for the scratch line, 16,144 B for inlineTokens' one.
   const table = (o: typeof plain) => o.result.functions.map((f) => [f.name, f.lines.map((l) => [l.line, l.occurrences])]);
   assert.deepEqual(table(bundled), table(plain));
-  const calls = /\bnew Lexer\(|\.tokenize\(/;
-  // A function called once has only its first call, whose V8 costs (its own feedback, and on 22+ its compiled
-  // metadata in old space: +6.4 KB seen on Node 22) differ in the same way: its bytes are not compared either.
-  const bytes = (o: typeof plain) =>
-    o.result.functions.filter((f) => f.calls > 1).flatMap((f) => f.lines.filter((l) => !calls.test(l.content)).map((l) => l.allocatedBytes));
+  const bytes = (o: typeof plain) => o.result.functions.flatMap((f) => f.lines.map((l) => l.allocatedBytes));
   const off = bytes(bundled).map((b, i) => b - bytes(plain)[i]!);
-  assert.ok(off.every((d) => Math.abs(d) <= 64), `bundled - plain, per line that calls nothing of the library: ${off.join(', ')}`);
+  assert.ok(off.every((d) => Math.abs(d) <= 8 * 1024), `bundled - plain, per line: ${off.join(', ')}`);
 });
 
 for (const engine of ['probes', 'breakpoints'] as const) {
