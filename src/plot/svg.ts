@@ -126,16 +126,21 @@ export function renderSvg(data: PlotData): string {
       `<path d="${d}" fill="none" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="6 4"' : ''} stroke-linejoin="round"/>`,
     );
   }
-  // Legend.
-  // Labels are cut as lane names are: a long path would push the legend off the canvas.
-  const legendChars = Math.max(0, ...data.series.map((series) => [...laneLabel(series.label, MAX_LEGEND_CHARS)].length));
+  // Legend. In one row above the chart when it fits there (it then hides no line and no peak label), else in a
+  // column at the chart's top right (overlaid results are named by their files). Labels are cut as lane names are.
+  const labels = data.series.map((series) => laneLabel(series.label, MAX_LEGEND_CHARS));
+  const itemWidth = (label: string): number => 30 + Math.ceil([...label].length * CHAR_PX) + 18;
+  const rowWidth = labels.reduce((sum, label) => sum + itemWidth(label), 0);
+  const inRow = rowWidth <= WIDTH - MARGIN.right - g.left;
+  const legendChars = Math.max(0, ...labels.map((label) => [...label].length));
+  let rowX = WIDTH - MARGIN.right - rowWidth;
   data.series.forEach((series, i) => {
-    // Room for the longest label (overlaid results are named by their files).
-    const x = WIDTH - MARGIN.right - Math.max(170, Math.ceil(legendChars * CHAR_PX) + 40);
-    const y = MARGIN.top + 8 + i * 18;
+    const x = inRow ? rowX : WIDTH - MARGIN.right - Math.max(170, Math.ceil(legendChars * CHAR_PX) + 40);
+    const y = inRow ? MARGIN.top - 12 : MARGIN.top + 8 + i * 18;
+    rowX += itemWidth(labels[i]!);
     out.push(
       `<line x1="${x}" y1="${y}" x2="${x + 24}" y2="${y}" stroke="${series.color}" stroke-width="3"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
-      `<text x="${x + 30}" y="${y + 4}" fill="#333333"><title>${escapeXml(series.label)}</title>${escapeXml(laneLabel(series.label, MAX_LEGEND_CHARS))}</text>`,
+      `<text x="${x + 30}" y="${y + 4}" fill="#333333"><title>${escapeXml(series.label)}</title>${escapeXml(labels[i]!)}</text>`,
     );
   });
   // The peak.

@@ -395,3 +395,24 @@ test('report usage.json: the summary line (and with --chart the chart) of linepr
   assert.match(chart.stdout, /^ +grow  +━+$/m);
   assert.match(chart.stdout, /^Peak RSS [\d.]+ KiB/m);
 });
+
+test('the legend sits in a row above the chart when it fits there (it hides no line and no peak label); else in a column', () => {
+  const series = (label: string, color: string) => ({ label, color, points: [[0, 1e6], [1, 2e6]] as Array<[number, number]> });
+  const data: PlotData = {
+    title: 't',
+    subtitle: 's',
+    durationSeconds: 1,
+    series: [series('RSS', '#1f77b4'), series('JS heap used', '#ff7f0e'), series('external', '#2ca02c')],
+    spans: [],
+    peak: null,
+  };
+  const geometry = plotGeometry(data);
+  const top = geometry.y(geometry.maxBytes);
+  const legendY = (svg: string, label: string): number => Number(new RegExp(`<text x="[\\d.]+" y="([\\d.]+)" fill="#333333"><title>${label}</title>`).exec(svg)![1]);
+  const svg = renderSvg(data);
+  for (const s of data.series) assert.ok(legendY(svg, s.label) < top, `${s.label} at y ${legendY(svg, s.label)}, chart top ${top}`);
+  // Overlaid results named by long file names do not fit in a row: a column inside the chart, one per line.
+  const long = { ...data, series: data.series.map((s, i) => ({ ...s, label: `${'results/'.repeat(6)}usage-${i}.json (RSS)` })) };
+  const ys = long.series.map((s) => legendY(renderSvg(long), s.label.replace(/[()]/g, '\\$&')));
+  assert.ok(ys.every((y, i) => y > top && (i === 0 || y > ys[i - 1]!)), ys.join(', '));
+});
