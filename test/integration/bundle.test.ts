@@ -53,7 +53,10 @@ for (const engine of ['probes', 'breakpoints'] as const) {
     assert.equal(tokenize.line, 23);
     assert.equal(tokenize.occurrences, 12);
     assert.ok(tokenize.allocatedBytes > 0);
-    assert.ok(line(lex, 'this.tokens.push(').allocatedBytes <= 256, 'push( line: only the push');
+    // Probes: the push alone. Breakpoints read the heap at each of its 12 hits, with up to a few hundred bytes of
+    // their own noise a hit (seen over 256 B in all on Node 24).
+    const push = line(lex, 'this.tokens.push(').allocatedBytes;
+    assert.ok(push <= (engine === 'probes' ? 256 : 12 * 512), `push( line: only the push, ${push} B`);
     // A chain continued on new lines: each step on its line.
     assert.ok(line(lex, '.map((l) => l.trim())').allocatedBytes > 0);
     assert.ok(line(lex, '.filter((l) => l.length > 0);').allocatedBytes > 0);
