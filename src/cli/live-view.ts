@@ -32,7 +32,7 @@ export function liveView(out: LiveTerminal, label: string, format: ByteFormat): 
     if (!last) return;
     // The time and the calls are what the header is for: a long label (a ws:// URL) gives way to them; what comes
     // after them is cut at the terminal's edge.
-    const essential = `attached to ${label}: ${(last.elapsedMs / 1000).toFixed(1)} s, ${last.calls} calls`.length;
+    const essential = headline(label, last).length;
     // One column is kept for the '…' that cuts the rest of the line.
     const over = essential - ((out.columns || 80) - 1);
     const head = over <= 0 ? header(label, last, format) : header(`${label.slice(0, Math.max(8, label.length - over - 1))}…`, last, format);
@@ -86,9 +86,14 @@ export function progressLine(out: NodeJS.WritableStream, label: string, format: 
   };
 }
 
+/** The part of the header a terminal must always show: the time attached and the calls. */
+function headline(label: string, p: AttachProgress): string {
+  return `attached to ${label}: ${(p.elapsedMs / 1000).toFixed(1)} s, ${p.calls} calls`;
+}
+
 function header(label: string, p: AttachProgress, format: ByteFormat): string {
   return (
-    `attached to ${label}: ${(p.elapsedMs / 1000).toFixed(1)} s, ${p.calls} calls, ${p.hits} hits, ` +
+    `${headline(label, p)}, ${p.hits} hits, ` +
     `heap ${formatBytes(p.heapUsed, { ...format, unit: format.unit === 'B' ? 'B' : 'auto' })} (Ctrl-C to detach)`
   );
 }

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors';
+import { checkWholeNumber } from '../core/options';
 import type { ProfileResult } from '../model/types';
 import { BYTE_UNITS, parseBytes } from '../report/format';
 import type { ByteUnit } from '../report/format';
@@ -42,9 +43,7 @@ export function warn(warnings: string[]): void {
 
 /** Every output option checked before anything runs: a bad one must not cost the user the profile. */
 export function checkOutputArgs(args: OutputArgs): void {
-  if (!Number.isInteger(args.precision) || args.precision < 0 || args.precision > 9) {
-    throw new UsageError(`--precision takes a whole number from 0 to 9, got ${args.precision}`);
-  }
+  checkWholeNumber('--precision', args.precision, 0, 9);
   for (const file of [args.output, args.json]) if (file) checkWritable(file);
 }
 

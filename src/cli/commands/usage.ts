@@ -9,6 +9,7 @@ import { renderChart } from '../../usage/chart';
 import type { UsageResult } from '../../usage/model';
 import { DEFAULT_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, sampleUsage } from '../../commands/usage';
 import type { UsageOptions } from '../../commands/usage';
+import { checkWholeNumber } from '../../core/options';
 import { checkWritable, say, sizeOption, warn, writeFile } from '../output';
 import { onSignals } from '../signals';
 import { checkSavable, saveResult } from '../../results/store';
@@ -81,9 +82,7 @@ export const makeUsageCommand = (scriptArgs: string[]): CommandModule<object, Us
       // Only a script takes arguments: anything after host:port would be lost silently.
       throw new UsageError(`unexpected ${scriptArgs.join(' ')} after ${target ?? `--pid ${args.pid}`}: only a script takes arguments`);
     }
-    if (!Number.isInteger(args.precision) || args.precision < 0 || args.precision > 9) {
-      throw new UsageError(`--precision takes a whole number from 0 to 9, got ${args.precision}`);
-    }
+    checkWholeNumber('--precision', args.precision, 0, 9);
     const options: UsageOptions = {
       ...(args.pid !== undefined ? { pid: args.pid } : isAddress ? { address: target } : { script: target }),
       args: scriptArgs,
