@@ -23,6 +23,8 @@ interface Engine {
   report(final: boolean): AgentReport;
   callCount(): number;
   hitCount(): number;
+  /** The controller's first request after the start (the probe engine settles an edit that waited for it). */
+  onControllerRequest?(): void;
 }
 
 interface Attached {
@@ -134,7 +136,9 @@ export function unload(): void {
 
 /** The figures so far, without disturbing open calls. */
 export function snapshot(): AgentReport {
-  return current().report(false);
+  const agent = current();
+  agent.onControllerRequest?.();
+  return agent.report(false);
 }
 
 /** The final figures; removes every breakpoint and the agent. The process runs on as it was. */

@@ -25,11 +25,14 @@ import { HeapTimeline } from './timeline';
 import type { HeapBinding } from './heap-reader';
 import type { RecorderStats } from '../wire/agent-report';
 
+interface GcHeapState {
+  heapStatistics: { usedHeapSize: number };
+  heapSpaceStatistics?: Array<{ spaceName: string; spaceUsedSize: number }>;
+}
+
 interface GcStatistics {
-  statistics: Array<{
-    beforeGC: { heapStatistics: { usedHeapSize: number } };
-    afterGC: { heapStatistics: { usedHeapSize: number } };
-  }>;
+  /** `cost`: the collection's own time, µs. */
+  statistics: Array<{ cost?: number; beforeGC: GcHeapState; afterGC: GcHeapState }>;
 }
 
 interface GcProfilerLike {
@@ -53,12 +56,18 @@ interface PendingHit {
   used: number;
   freed: number;
   gcs: number;
+  /** Of freed, what concurrent sweeping freed in old space outside any collection (V8 12 on). */
+  swept: number;
 }
 
 /**
  * From old-space refills seen at evaluation counts e1 < e2 < … with sizes L1, L2, …: between refill k and k+1 the
  * evaluations consumed the buffer taken at refill k, so the rate is ΣL(1..m-1) / (e_m - e_1).
  */
+function oldSpaceUsed(state: GcHeapState): number {
+  return state.heapSpaceStatistics?.find((s) => s.spaceName === 'old_space')?.spaceUsedSize ?? 0;
+}
+
 function perEvaluation(refills: Array<[number, number]>): number {
   if (refills.length < 2) return 0;
   let bytes = 0;
@@ -66,7 +75,7 @@ function perEvaluation(refills: Array<[number, number]>): number {
   return bytes / (refills[refills.length - 1]![0] - refills[0]![0]);
 }
 
-const NO_GC = { freed: 0, count: 0 };
+const NO_GC = { freed: 0, count: 0, oldGrowth: 0 };
 /** What a sound break-cost measurement gives on Node 20 x64 (24 B; 16 B more while calibrating), and its bounds. */
 const BREAK_COST_RANGE = [-16, 256] as const;
 const TYPICAL_BREAK_COST = 24;
@@ -200,8 +209,17 @@ export class Recorder {
   private readonly costFromStart = Number(process.versions.v8.split('.')[0]) >= 14;
   /** new, new large-object and large-object space: with old space, what a GC makes smaller. */
   private readonly watchedSpaces: number[];
+  /** programSpaces' names, to count a GC profiler's figures the same way. */
+  private readonly programSpaceNames: Set<string> | undefined;
   private readonly watchedEnd: Float64Array;
+  /** The same spaces at the start of the hit being recorded: one smaller at its end had a collection in between. */
+  private readonly watchedStart: Float64Array;
+  /** Scratch: the watched spaces right before and right after a set of readings (a collection in between shows). */
+  private readonly watchedBefore: Float64Array;
+  private readonly watchedAfter: Float64Array;
   private gcSuspected = false;
+  /** The length of the interval being closed (ns, read long). */
+  private intervalNs = 0;
   private readonly clock = clockBinding();
   /** When the last closing reading was taken: seconds (low 32 bits), nanoseconds. */
   private readonly endTime = new Float64Array(2);
@@ -243,6 +261,7 @@ export class Recorder {
     calibratedLocations: 0,
     forcedGcs: 0,
     userGcs: 0,
+    ownGcs: 0,
     medianOverheadBytes: 0,
   };
 
@@ -268,10 +287,14 @@ export class Recorder {
     this.programSpaces = this.oldSpaceByBuffer
       ? undefined
       : spaces.flatMap((name, index) => (notProgram.has(name) || name.includes('trusted') ? [] : [index]));
+    this.programSpaceNames = this.programSpaces && new Set(this.programSpaces.map((index) => spaces[index]!));
     this.watchedSpaces = ['new_space', 'new_large_object_space', 'large_object_space']
       .map((name) => spaces.indexOf(name))
       .filter((index) => index >= 0);
     this.watchedEnd = new Float64Array(this.watchedSpaces.length);
+    this.watchedStart = new Float64Array(this.watchedSpaces.length);
+    this.watchedBefore = new Float64Array(this.watchedSpaces.length);
+    this.watchedAfter = new Float64Array(this.watchedSpaces.length);
     this.gcProfiler = new (v8 as unknown as { GCProfiler: new () => GcProfilerLike }).GCProfiler();
     this.gc = obtainGc();
     this.gcProfiler.start();
@@ -300,20 +323,38 @@ export class Recorder {
   }
 
   private record(id: number, calibration: number): boolean {
-    const start = this.readUsed();
-    const startExternal = this.stats[this.external]!;
-    const oldStart = this.readOldSpace();
+    // V8 may collect at any call in lineprof's own code (a collection it has scheduled runs at an interrupt check),
+    // even between two readings: the opening readings are taken again until no watched space shrank while they
+    // were read, so that they are of one moment.
+    let start: number;
+    let startExternal: number;
+    let oldStart: number;
+    let shrank: boolean;
+    do {
+      this.readWatched(this.watchedBefore);
+      start = this.readUsed();
+      startExternal = this.stats[this.external]!;
+      oldStart = this.readOldSpace();
+      shrank = this.spacesShrank(oldStart);
+    } while (this.smallerThan(this.watchedStart, this.watchedBefore));
     const jit = this.jitCode();
     const elapsed = this.elapsedNs();
+    this.intervalNs = elapsed;
     if (this.probe) this.probeElapsed.push(elapsed);
     // A collection shrinks some space, or makes the interval long: one that allocated more than it freed in every
     // space (a call churning through many young generations) is seen by its length (no collection is shorter than
     // ~40 µs here; an interval without one lasts about the hit's own cost).
-    this.gcSuspected = this.spacesShrank(oldStart) || elapsed > this.longIntervalNs;
+    this.gcSuspected = shrank || elapsed > this.longIntervalNs;
     try {
       const ownOld = this.absorbOwnOldSpace(oldStart);
-      if (calibration === 1) this.calibrationHit(id, start - ownOld - jit);
-      else this.recordingHit(id, start - ownOld - jit, startExternal);
+      if (calibration === 1) {
+        // Between a recording condition and its calibration twin only V8's and lineprof's work runs: a collection
+        // there is in no line (its drop is in the sample, which is dropped as an outlier). Left in the GC profiler,
+        // what it freed went to the next line that read it (seen: +8 MB, a young generation's worth, on Node 24).
+        if (this.gcSuspected) this.discardOwnWorkGcs();
+        this.calibrationHit(id, start - ownOld - jit);
+      }
+      else this.recordingHit(id, start - ownOld - jit, startExternal, oldStart - this.ends[END_OLD]! - ownOld);
     } catch (err) {
       // A failure here must not change the program; the hit is lost, and the report says so.
       this.counters.lostHits++;
@@ -321,16 +362,20 @@ export class Recorder {
     }
     this.lastId = id;
     this.lastWasCalibration = calibration === 1;
-    if (this.collectedInThisHit) this.collectedInThisHit = false;
-    else this.ownGarbage += this.readUsed() - start;
+    const forced = this.collectedInThisHit;
+    this.collectedInThisHit = false;
+    if (!forced) this.ownGarbage = Math.max(0, this.ownGarbage + this.readUsed() - start);
     // Nothing may run after the closing reading: whatever allocated there would land in the next interval.
     this.markEnd();
+    if (!forced && this.shrankInOwnWork()) this.discardOwnWorkGcs();
     return false;
   }
 
   /** A reading outside any breakpoint (end of profiling), for closing open calls. */
   readNow(): Reading {
     const used = this.readUsed();
+    this.intervalNs = this.elapsedNs();
+    this.spacesShrank(this.readOldSpace()); // the watched spaces' sizes at this reading
     const gcs = this.takeGcs(true);
     this.heap += used - this.lastEnd;
     this.externalClock += this.stats[this.external]! - this.lastExternalEnd;
@@ -351,17 +396,24 @@ export class Recorder {
     }
   }
 
-  private recordingHit(id: number, used: number, external: number): void {
+  /** `oldChange`: old space's change in the interval, less what was absorbed as lineprof's own. */
+  private recordingHit(id: number, used: number, external: number, oldChange: number): void {
     this.counters.hits++;
     const gcs = this.takeGcs();
+    // V8 12 on: old space is swept concurrently after a full collection, so its used size drops in later intervals,
+    // outside any collection (and during one, beyond what the collection reports). As in the probe log, that drop
+    // is freed memory in the interval it falls in, not a negative allocation.
+    const swept = this.programSpaces && !process.env.NOSWEPT ? Math.max(0, gcs.oldGrowth - oldChange) : 0;
+    if (swept > 0) this.counters.sweptBytes = (this.counters.sweptBytes ?? 0) + swept;
     const hit: PendingHit = {
       id,
       depth: this.attributor.continuingDepth(id) ?? this.measuredDepth(),
       raw: used - this.lastEnd,
       rawExternal: external - this.lastExternalEnd,
       used,
-      freed: gcs.freed,
+      freed: gcs.freed + swept,
       gcs: gcs.count,
+      swept,
     };
     const opener = this.lastId;
     if (this.costFromStart && opener >= 0 && this.estimates[opener] !== undefined) {
@@ -434,20 +486,23 @@ export class Recorder {
       trace[this.traceLength++] = hit.id;
       trace[this.traceLength++] = hit.raw;
       trace[this.traceLength++] = overhead;
-      trace[this.traceLength++] = hit.depth;
+      trace[this.traceLength++] = hit.freed;
       trace[this.traceLength++] = hit.gcs;
     }
-    // A GC in the interval also freed lineprof's own garbage (already excluded from the figures): count it back so
-    // that only the program's garbage makes the net figure smaller.
-    const ownReclaimed = hit.gcs > 0 ? Math.min(this.ownGarbage, hit.freed) : 0;
+    // A GC (or sweeping after one) in the interval also freed lineprof's own garbage (already excluded from the
+    // figures): count it back so that only the program's garbage makes the net figure smaller.
+    const ownReclaimed = hit.gcs > 0 || hit.swept > 0 ? Math.min(this.ownGarbage, hit.freed) : 0;
     this.heap += hit.raw - overhead + ownReclaimed;
     this.freed += hit.freed - ownReclaimed;
-    this.gcs += hit.gcs;
+    // An interval where only sweeping freed memory is flagged like one with a collection.
+    this.gcs += hit.gcs > 0 ? hit.gcs : hit.swept > 0 ? 1 : 0;
     this.externalClock += hit.rawExternal;
     if (hit.gcs > 0) {
       this.ownGarbage = 0;
       this.oldDebt = 0;
       this.oldHeld = 0;
+    } else {
+      this.ownGarbage -= ownReclaimed;
     }
     this.ownGarbage += overhead;
     const previous = this.lastCommitted;
@@ -540,15 +595,71 @@ export class Recorder {
    * profiler costs ~25 µs, so it is only read when a space shrank, which no allocation can cause: a GC missed that
    * way (one whose interval allocated more than it freed in every space) is counted at the next one.
    */
-  private takeGcs(force = false): { freed: number; count: number } {
+  private takeGcs(force = false): { freed: number; count: number; oldGrowth: number } {
     if (!force && !this.gcSuspected) return NO_GC;
     const result = this.gcProfiler.stop();
     this.gcProfiler.start();
     let freed = 0;
+    let oldGrowth = 0;
     const list = result?.statistics ?? [];
-    for (const s of list) freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
+    // The profiler holds every collection since it was last read, and some ran in lineprof's own time, unseen there
+    // (seen on Node 22-26: a young generation's 8 MB freed, in an interval whose heap did not drop). The interval
+    // lasted `intervalNs` (read long): collections that take longer together cannot all have run in it; the
+    // earliest are lineprof's.
+    // Reading the profiler allocates its figures, which can start a collection: one that made the watched spaces
+    // smaller than at this hit's start ran after its readings, in lineprof's work (seen on Node 24: a scavenge of 8 MB
+    // reported in an interval whose heap had not dropped). It is the last in the list.
+    if (list.length > 0 && this.shrankSinceStart()) {
+      list.pop();
+      this.counters.ownGcs = (this.counters.ownGcs ?? 0) + 1;
+    }
+    let cost = 0;
+    for (const s of list) cost += (s.cost ?? 0) * 1000;
+    while (list.length > 0 && cost > this.intervalNs) {
+      cost -= (list.shift()!.cost ?? 0) * 1000;
+      this.counters.ownGcs = (this.counters.ownGcs ?? 0) + 1;
+    }
+    for (const s of list) {
+      freed += this.usedByProgram(s.beforeGC) - this.usedByProgram(s.afterGC);
+      oldGrowth += oldSpaceUsed(s.afterGC) - oldSpaceUsed(s.beforeGC);
+    }
     if (list.length > 0) this.counters.userGcs += list.length;
-    return { freed, count: list.length };
+    return { freed, count: list.length, oldGrowth };
+  }
+
+  /**
+   * A collection ran inside the recorder's own work (its allocations filled the young generation): it belongs to no
+   * interval (a watched space shrank between the hit's readings). Left in the GC profiler, what it freed (megabytes of conditions' garbage) would be added to the
+   * Allocated of the next line that reads the profiler (seen on attach: +2 to +3.6 KB a call of a 80 B line).
+   */
+  private discardOwnWorkGcs(): void {
+    this.counters.ownGcs = (this.counters.ownGcs ?? 0) + 1;
+    this.gcProfiler.stop();
+    this.gcProfiler.start();
+  }
+
+  /** Whether a watched space is smaller now than at the hit's start (only a collection does that). */
+  private shrankSinceStart(): boolean {
+    this.readWatched(this.watchedAfter);
+    return this.smallerThan(this.watchedAfter, this.watchedStart);
+  }
+
+  /** Whether a watched space is smaller at the hit's closing reading than at its start (only a collection does that). */
+  private shrankInOwnWork(): boolean {
+    return this.smallerThan(this.watchedEnd, this.watchedStart);
+  }
+
+  /**
+   * The heap in use in a GC profiler's figures, counted as readUsed counts it. From V8 12 a full collection frees
+   * megabytes of the conditions' bytecode in trusted space, which the used size read leaves out: counted as freed,
+   * it was added to the Allocated of the line it ran in (seen +8 MB a collection on Node 22-26).
+   */
+  private usedByProgram(state: GcHeapState): number {
+    const names = this.programSpaceNames;
+    if (!names || !state.heapSpaceStatistics) return state.heapStatistics.usedHeapSize;
+    let used = 0;
+    for (const space of state.heapSpaceStatistics) if (names.has(space.spaceName)) used += space.spaceUsedSize;
+    return used;
   }
 
   private forceGc(): void {
@@ -619,7 +730,9 @@ export class Recorder {
     let shrank = oldNow < this.lastOldEnd;
     for (let i = 0; i < this.watchedSpaces.length; i++) {
       this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
-      if (this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]! < this.watchedEnd[i]!) shrank = true;
+      const size = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+      this.watchedStart[i] = size;
+      if (size < this.watchedEnd[i]!) shrank = true;
     }
     return shrank;
   }
@@ -687,20 +800,34 @@ export class Recorder {
    * into a field can box it on the heap, and that allocation, made after the reading, would be charged to the next
    * interval (it showed as ~96 B per hit until the recorder was optimised). The total comes last.
    */
+  /** The closing readings, taken again should a collection run while they are read (see record). */
   private markEnd(): void {
     this.clock.hrtime();
     this.endTime[0] = this.clock.values[1]!;
     this.endTime[1] = this.clock.values[2]!;
     const ends = this.ends;
+    do {
+      this.readWatched(this.watchedEnd);
+      for (let i = 0; i < this.compiledSpaces.length; i++) this.compiledEnd[i] = this.readSpace(this.compiledSpaces[i]!);
+      this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
+      ends[END_OLD] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+      ends[END_USED] = this.readUsed();
+      ends[END_EXTERNAL] = this.stats[this.external]!;
+      this.readWatched(this.watchedAfter);
+    } while (this.smallerThan(this.watchedAfter, this.watchedEnd));
+  }
+
+  private readWatched(into: Float64Array): void {
     for (let i = 0; i < this.watchedSpaces.length; i++) {
       this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
-      this.watchedEnd[i] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
+      into[i] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
     }
-    for (let i = 0; i < this.compiledSpaces.length; i++) this.compiledEnd[i] = this.readSpace(this.compiledSpaces[i]!);
-    this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
-    ends[END_OLD] = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
-    ends[END_USED] = this.readUsed();
-    ends[END_EXTERNAL] = this.stats[this.external]!;
+  }
+
+  /** Whether some watched space is smaller in `now` than in `then` (only a collection makes one smaller). */
+  private smallerThan(now: Float64Array, then: Float64Array): boolean {
+    for (let i = 0; i < now.length; i++) if (now[i]! < then[i]!) return true;
+    return false;
   }
 
   private get lastEnd(): number {

@@ -192,6 +192,7 @@ async function attachSession(
     if (outcome.settled) throw new InterruptedBeforeStart();
     try {
       agent = await unlessEnded(RemoteAgent.load(session));
+      debug('agent loaded in %s', endpoint.label);
       if (outcome.settled) throw new InterruptedBeforeStart();
       const lease: LeaseTerms = { closeInspector: endpoint.openedByUs === true };
       const start = (): Promise<{ leaseless?: boolean }> => call('start', config, progress, lease);
@@ -202,6 +203,7 @@ async function attachSession(
         return start();
       });
       attached = true;
+      debug('agent started in %s', endpoint.label);
       // The profile's time (and --duration) runs from the agent's start, not from the connection.
       startedAt = new Date();
       if (started.leaseless) leaseWarning = 'the target cannot tell when lineprof is gone (no /proc): if lineprof is killed, it stays as it is until it restarts';
@@ -215,6 +217,7 @@ async function attachSession(
       throw err;
     }
     lastReport = await call<AgentReport>('snapshot');
+    debug('first snapshot: %d functions', lastReport.functions.length);
     if (lastReport.unmatched.functions.length > 0) {
       // A name that matches nothing in a running process is most likely mistyped: say so with what is there.
       const listing = await call<ScriptListing[]>('list', config);
@@ -250,6 +253,7 @@ async function attachSession(
       }, POLL_MS),
     );
     const ended = await outcome.promise;
+    debug('session ends: %s', ended);
     for (const timer of timers) clearTimeout(timer);
     let report: AgentReport;
     const warnings: string[] = [];

@@ -175,6 +175,10 @@ export interface RecorderStats {
   calibratedLocations: number;
   forcedGcs: number;
   userGcs: number;
+  /** Collections that ran inside the recorder's own work (in no line's interval). */
+  ownGcs?: number;
+  /** Old-space bytes concurrent sweeping freed in the program's lines, outside collections (V8 12 on). */
+  sweptBytes?: number;
   /** Median, over calibrated locations, of the per-hit footprint removed (bytes). */
   medianOverheadBytes: number;
   /** Per-hit cost outside the condition, measured at start (bytes). */

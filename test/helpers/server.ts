@@ -10,14 +10,17 @@ export interface Server {
   port: number;
   /** The inspector's websocket URL, when started with an inspector. */
   ws?: string;
+  /** What it printed so far. */
+  stdout(): string;
   stop(): Promise<void>;
 }
 
-export async function startServer(options: { inspect: boolean; script?: string; nodeArgs?: string[] }): Promise<Server> {
+export async function startServer(options: { inspect: boolean; script?: string; nodeArgs?: string[]; args?: string[] }): Promise<Server> {
   const args = [
     ...(options.nodeArgs ?? []),
     ...(options.inspect ? ['--inspect=127.0.0.1:0'] : []),
     path.join(FIXTURES, options.script ?? path.join('targets', 'server.js')),
+    ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -33,6 +36,7 @@ export async function startServer(options: { inspect: boolean; script?: string; 
     child,
     port: Number(/ready (\d+)/.exec(out)![1]),
     ws: /ws:\/\/\S+/.exec(err)?.[0],
+    stdout: () => out,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');

@@ -35,10 +35,11 @@ async function profileRequests(options: AttachOptions, port: number, requests: n
  * leaves the text it replaced in a script object of its own until a collection finds nothing uses it: one is made
  * first, so that the texts are those of live code.
  */
-async function targetState(ws: string, file: string): Promise<{ globals: string; source: string }> {
+async function targetState(ws: string, file: string, collect = true): Promise<{ globals: string; source: string }> {
   const client = await CDP({ target: ws, local: true });
   try {
-    await client.HeapProfiler.collectGarbage();
+    // (HeapProfiler.collectGarbage waits for the program's stack to be empty: pass false for one busy for ever.)
+    if (collect) await client.HeapProfiler.collectGarbage();
     const scripts: Array<{ scriptId: string; url: string }> = [];
     client.Debugger.scriptParsed((s) => scripts.push(s));
     await client.Debugger.enable({});
@@ -248,6 +249,50 @@ test('attach while the handler is suspended in a request: breakpoints read it un
     const tolerance = 3 * 256 + (rows.gcAffected > 0 ? 65_536 : 0);
     assert.ok(Math.abs(rows.allocatedBytes - 3 * ROWS) <= tolerance, `rows ${rows.allocatedBytes} vs ${3 * ROWS}, gc ${rows.gcAffected}`);
     const state = await targetState(server.ws!, path.join(FIXTURES, 'targets', 'slow-server.js'));
+    assert.equal(state.source.includes('__lineprof'), false);
+    assert.equal(state.globals, 'undefined,undefined,undefined,undefined');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('attach while a marked function runs: the edit is made once it returns, without breakpoints meanwhile', { skip: !HAS_LIVE_EDIT, timeout: 60_000 }, async () => {
+  // `work` spins until the agent is in: every request of the controller's up to its start runs at an interrupt
+  // inside it, and V8 refuses the edit (BlockedByActiveFunction). Breakpoints set then would be for nothing (1,000
+  // of them take seconds); the edit is made as soon as the call returns, before any other task of the program.
+  const server = await startServer({ inspect: true, script: path.join('targets', 'busy-at-attach.js'), args: ['returns'] });
+  try {
+    const outcome = await attachProfile({ address: server.ws, engine: 'probes', calls: 5 });
+    const work = fn({ result: outcome.result, exit: { code: null, signal: null } }, 'work');
+    assert.doesNotMatch(outcome.result.warnings.join('\n'), /read by breakpoints/);
+    assert.equal(work.engine, 'probes');
+    // Every call after the attach is seen (the one that was running is not: it began before).
+    assert.ok(work.calls >= 5, `${work.calls} calls`);
+    const rows = line(work, 'new Array(20000)');
+    assert.equal(rows.occurrences, work.calls);
+    // As the handler's figures above: 256 B a call on 22+, one first-call cost, a collection's imprecision.
+    const tolerance = work.calls * (NODE_MAJOR >= 22 ? 256 : 64) + (NODE_MAJOR >= 22 ? 262_144 : 0) + (rows.gcAffected > 0 ? 65_536 : 0);
+    assert.ok(Math.abs(rows.allocatedBytes - work.calls * ROWS) <= tolerance, `rows ${rows.allocatedBytes} vs ${work.calls * ROWS}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('attach while a marked function never returns: breakpoints read the calls it makes, and the target is left as it was', { skip: !HAS_LIVE_EDIT, timeout: 60_000 }, async () => {
+  // `main` loops for ever: its script can never be edited, no timer of the agent ever runs, and the controller's
+  // requests all come at interrupts. The first after the start sets breakpoints for main and step.
+  const script = path.join(FIXTURES, 'targets', 'busy-at-attach.js');
+  const server = await startServer({ inspect: true, script: path.join('targets', 'busy-at-attach.js'), args: ['never'] });
+  try {
+    await new Promise((r) => setTimeout(r, 200)); // main is running
+    const outcome = await attachProfile({ address: server.ws, engine: 'probes', durationMs: 1500 });
+    assert.match(outcome.result.warnings.join('\n'), /work, step, main in .*busy-at-attach\.js: read by breakpoints until the edit is taken \(BlockedByActiveFunction\)/);
+    const step = fn({ result: outcome.result, exit: { code: null, signal: null } }, 'step');
+    assert.equal(step.engine, 'breakpoints');
+    assert.ok(step.calls > 100, `${step.calls} calls of step in 1.5 s`);
+    assert.equal(line(step, 'const row = [i, i + 1];').occurrences, step.calls);
+    // Never edited, so no replaced text to collect first.
+    const state = await targetState(server.ws!, script, false);
     assert.equal(state.source.includes('__lineprof'), false);
     assert.equal(state.globals, 'undefined,undefined,undefined,undefined');
   } finally {

@@ -13,7 +13,7 @@ import { attachProfile, startAttach } from '../../src/commands/attach';
 import type { AttachOutcome } from '../../src/commands/attach';
 import { InspectorSession } from '../../src/inspector/session';
 import { listeningPorts } from '../../src/target/endpoint';
-import { FIXTURES as FIXTURES_DIR, fn, line, NODE_MAJOR } from '../helpers/profile';
+import { FIXTURES as FIXTURES_DIR, fn, line, NODE_MAJOR, STABLE_TIER } from '../helpers/profile';
 import { request, startServer, timeRequests } from '../helpers/server';
 import { BIN, isRunning, runCli, startCli, waitFor } from '../helpers/cli';
 
@@ -58,6 +58,30 @@ test('attach by ws URL: N requests give N calls and N arrays on the handler line
     await request(server.port);
     await request(server.port);
     assert.equal((await again).result.functions[0]!.calls, 2);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('attach --engine breakpoints to a process that never yields, collecting all the time: bytes a call as V8 counts them in-process', { timeout: 60_000 }, async () => {
+  // Its event loop never runs; each hit's condition leaves ~2 KB of garbage in the young generation, so collections
+  // run every few hundred hits, many inside lineprof's own work, and right after the start a full one runs too.
+  const server = await startServer({ inspect: true, script: path.join('targets', 'busy-measured.js'), nodeArgs: STABLE_TIER });
+  try {
+    const truth = Number(/ready \d+ ([\d.]+)/.exec(server.stdout())![1]);
+    const outcome = await attachProfile({ address: server.ws, engine: 'breakpoints', durationMs: 1500 });
+    const step = fn({ result: outcome.result, exit: { code: null, signal: null } }, 'step');
+    assert.ok(step.calls > 1000, `${step.calls} calls`);
+    const row = line(step, 'const row = [i, i + 1];');
+    const store = line(step, 'kept[i % 1000] = row;');
+    // 16 B a call (seen +2 to +21 B on Node 20-26, 20 attaches: the conditions' calibration), and 64 KiB for each
+    // occurrence a collection ran in (V8's GC statistics against its counters). Before, a collection that ran while
+    // lineprof read the heap, or between a condition and its calibration twin, put a young generation's 4-8 MB in
+    // a line: 1 attach in 2 on Node 22-26.
+    const bound = (l: { gcAffected: number }) => 16 * step.calls + l.gcAffected * 65_536;
+    assert.ok(Math.abs(row.allocatedBytes - truth * step.calls) <= bound(row), `${(row.allocatedBytes / step.calls).toFixed(1)} B a call vs ${truth} in-process (gc ${row.gcAffected})`);
+    assert.ok(Math.abs(store.allocatedBytes) <= bound(store), `the store: ${store.allocatedBytes} B over ${step.calls} calls (gc ${store.gcAffected})`);
+    assert.ok((outcome.result.stats.ownGcs ?? 0) + outcome.result.stats.userGcs > 0, 'collections ran');
   } finally {
     await server.stop();
   }

@@ -57,6 +57,8 @@ interface ScriptWork {
   shortcutTaken: boolean;
   /** The one collection asked for this script has been made. */
   collected: boolean;
+  /** The edit refused with a function of the script on the stack was tried again once the stack emptied. */
+  triedAtEmptyStack: boolean;
 }
 
 /** V8 no longer has LiveEdit (Node 26): attach uses breakpoints throughout (or says so, with --engine probes). */
@@ -89,6 +91,9 @@ export class LiveEditAgent {
   private readonly connection: InspectorConnection;
   /** Scripts with marked functions, by scriptId, until detach. */
   private readonly work = new Map<string, ScriptWork>();
+  /** Scripts whose first edit was refused because a function of theirs was on the stack: tried again from a
+   * microtask, which runs once the stack is empty. */
+  private readonly awaitingEmptyStack = new Set<string>();
   /** Scripts whose edit took (some steps or all): put back on detach. */
   private readonly edited = new Set<string>();
   /** Scripts parsed after the start, planned from a timer. */
@@ -253,21 +258,12 @@ export class LiveEditAgent {
     for (const [scriptId, w] of this.work) {
       if (w.keepBreakpoints || w.applied >= w.live.steps.length) continue;
       waiting = true;
+      if (this.awaitingEmptyStack.has(scriptId)) continue;
       const active = !w.shortcutTaken && w.fallback !== undefined && w.fallback.callCount() !== w.callsAtRefusal;
       if ((now < w.retryAt && !active) || (w.fallback && w.fallback.openCallCount() > 0)) continue;
       w.shortcutTaken = now < w.retryAt;
       try {
-        this.editing++;
-        try {
-          this.edit(scriptId, w);
-        } finally {
-          this.editing--;
-        }
-        if (this.stopped) {
-          // A stop came in the middle: what it could not do is done now.
-          this.finishStop();
-          return;
-        }
+        if (!this.editNow(scriptId, w)) return;
       } catch (err) {
         if (starting || !(err instanceof NoLiveEditError)) throw err;
         // Nothing was edited before (the first edit is made at the start): breakpoints for every script from now.
@@ -281,6 +277,40 @@ export class LiveEditAgent {
       }
     }
     if (waiting) this.schedule(POLL_MS);
+  }
+
+  /** Makes the script's edit; false if a stop came in the middle of it (and has now been carried out). */
+  private editNow(scriptId: string, w: ScriptWork): boolean {
+    this.editing++;
+    try {
+      this.edit(scriptId, w);
+    } finally {
+      this.editing--;
+    }
+    if (!this.stopped) return true;
+    // A stop came in the middle: what it could not do is done now.
+    this.finishStop();
+    return false;
+  }
+
+  /** The microtask after a start whose edit found a function of the script on the stack: it is not any more. */
+  private editAtEmptyStack(scriptId: string): void {
+    if (!this.awaitingEmptyStack.delete(scriptId) || this.stopped) return;
+    const w = this.work.get(scriptId);
+    if (w && !w.keepBreakpoints && w.applied < w.live.steps.length) this.editNow(scriptId, w);
+  }
+
+  /**
+   * The controller's first request after the start. An edit still waiting for an empty stack never had one: a
+   * function of its script runs on (a long loop). Its marked functions are read by breakpoints meanwhile, and the
+   * edit is tried again as any refused one.
+   */
+  onControllerRequest(): void {
+    for (const scriptId of this.awaitingEmptyStack) {
+      const w = this.work.get(scriptId);
+      if (w) this.refused(w, 'BlockedByActiveFunction');
+    }
+    this.awaitingEmptyStack.clear();
   }
 
   private plan(script: ScriptParsedEvent): void {
@@ -304,7 +334,7 @@ export class LiveEditAgent {
       this.startSkipped(script, live);
       return;
     }
-    const w: ScriptWork = { script, live, original: source, applied: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0, shortcutTaken: false, collected: false };
+    const w: ScriptWork = { script, live, original: source, applied: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0, shortcutTaken: false, collected: false, triedAtEmptyStack: false };
     this.work.set(script.scriptId, w);
     if (live.unsafe) {
       w.keepBreakpoints = true;
@@ -356,15 +386,16 @@ export class LiveEditAgent {
         if (!w.fallback) this.startFallback(w);
         return;
       }
-      // Refused: a function of the script is on the stack or has a suspended call. Breakpoints read its marked
-      // functions meanwhile; tried again once they have no open call, and not before the wait is over.
-      if (!w.fallback) {
-        this.warn(`${functionNames(plan, plan.functions.map((_, i) => i))} in ${w.script.url}: read by breakpoints until the edit is taken (${status})`);
-        this.startFallback(w);
+      if (status === 'BlockedByActiveFunction' && !w.fallback && !w.triedAtEmptyStack) {
+        // The controller's request ran at an interrupt inside a function of the script (a busy server: seen in 1
+        // attach in 4 under load). Once that task is over it is off the stack: the edit is tried again from a
+        // microtask, before breakpoints are set for nothing (1,000 of them take seconds to set and to remove).
+        w.triedAtEmptyStack = true;
+        this.awaitingEmptyStack.add(scriptId);
+        queueMicrotask(() => this.guarded(() => this.editAtEmptyStack(scriptId)));
+        return;
       }
-      w.retryAt = Date.now() + w.retryDelayMs;
-      w.retryDelayMs = Math.min(MAX_RETRY_MS, w.retryDelayMs * 2);
-      w.callsAtRefusal = w.fallback?.callCount() ?? 0;
+      this.refused(w, status);
       return;
     }
     // No program code ran since the first step: the functions' probes are known before any of them fires, and the
@@ -382,6 +413,20 @@ export class LiveEditAgent {
     this.unedit(scriptId, w);
     w.keepBreakpoints = true;
     this.startFallback(w);
+  }
+
+  /**
+   * A first step refused: a function of the script is on the stack or has a suspended call. Breakpoints read its
+   * marked functions meanwhile; tried again once they have no open call, and not before the wait is over.
+   */
+  private refused(w: ScriptWork, status: string): void {
+    if (!w.fallback) {
+      this.warn(`${functionNames(w.live.plan, w.live.plan.functions.map((_, i) => i))} in ${w.script.url}: read by breakpoints until the edit is taken (${status})`);
+      this.startFallback(w);
+    }
+    w.retryAt = Date.now() + w.retryDelayMs;
+    w.retryDelayMs = Math.min(MAX_RETRY_MS, w.retryDelayMs * 2);
+    w.callsAtRefusal = w.fallback?.callCount() ?? 0;
   }
 
   /**
