@@ -84,9 +84,12 @@ export function resolveScript(script: string, cwd: string): string {
  */
 export function checkSyntax(script: string, cwd: string, nodeArgs: string[]): void {
   if (!['', '.js', '.cjs', '.mjs'].includes(path.extname(script))) return;
-  // Without the user's preloads: they are code of the program's, run once, by the run itself.
-  const env = { ...process.env, NODE_OPTIONS: withoutPreloads((process.env.NODE_OPTIONS ?? '').split(/\s+/)).join(' ') };
-  const check = spawnSync(process.execPath, [...withoutPreloads(nodeArgs), '--check', script], { cwd, encoding: 'utf8', env });
+  // A preload or loader of the user's may compile the script (@babel/register, a loader hook): `node --check` would
+  // judge a text node never runs as it is. Nor can they run here: they are the program's code, run once, by the run.
+  // The run then reports its own syntax errors.
+  const options = (process.env.NODE_OPTIONS ?? '').split(/\s+/).filter((a) => a !== '');
+  if (withoutPreloads(nodeArgs).length !== nodeArgs.length || withoutPreloads(options).length !== options.length) return;
+  const check = spawnSync(process.execPath, [...nodeArgs, '--check', script], { cwd, encoding: 'utf8' });
   if (check.status === 0 || check.error) return;
   const lines = check.stderr.split('\n');
   const at = /^(.*):(\d+)$/.exec(lines[0] ?? '');

@@ -71,6 +71,24 @@ test('a syntax error is one line with file, line and column, and exit 2', async 
   );
 });
 
+test('a script that only a --require preload makes valid (a compiling preload, as @babel/register) runs and is profiled', async () => {
+  // Checked without the preload, it would be refused as a syntax error (as it was).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lineprof-'));
+  const json = path.join(dir, 'result.json');
+  const r = await runCli(['run', '--node-arg=--require=./fixtures/preload/expand.js', '--json', json, 'fixtures/preload/macro.js']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^60000\n/);
+  const build = JSON.parse(fs.readFileSync(json, 'utf8')).functions.find((f: { name: string }) => f.name === 'build');
+  assert.equal(build.calls, 3);
+  const rows = build.lines.find((l: { line: number }) => l.line === 7);
+  // 3 arrays of 20,000 numbers; the first line of a call is +64-72 B on Node 22-26 (docs/engines.md).
+  assert.ok(Math.abs(rows.allocatedBytes - 3 * 160_048) <= 3 * 128, `${rows.allocatedBytes} B`);
+  // Without the preload it is still one line, from the run itself.
+  const plain = await runCli(['run', 'fixtures/preload/macro.js']);
+  assert.equal(plain.code, 2);
+  assert.equal(oneLineError(plain.stderr), "lineprof: fixtures/preload/macro.js:7:21: SyntaxError: Unexpected token '!'");
+});
+
 test('nothing marked is one line that says how to mark, before the script runs', async () => {
   const r = await runCli(['run', 'fixtures/targets/unmarked/plain.js']);
   assert.equal(r.code, 2);
