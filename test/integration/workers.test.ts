@@ -18,6 +18,8 @@ import type { Profiled } from '../helpers/profile';
 const PER_CALL_TOLERANCE = NODE_MAJOR >= 22 ? 512 : 64;
 /** new Array(1e5).fill(0): 100,000 small integers (8 B each), the FixedArray's 16 B header and the JSArray's 32 B. */
 const ARRAY_BYTES = 800_048;
+/** new Array(5e4).fill(0), the main thread's. */
+const MAIN_ARRAY_BYTES = 400_048;
 const TIMEOUT = { timeout: 60_000 };
 
 interface Truth {
@@ -52,6 +54,7 @@ function checkTables(outcome: Profiled, tolerancePerCall: number): void {
   // The main thread's function: its own table, no thread label; no idle copy of either function in the other thread.
   const main = tableOf(outcome, 'inMain', 'main');
   assert.equal(main.calls, 1);
+  assert.ok(truth.mainTruth >= MAIN_ARRAY_BYTES && truth.mainTruth <= MAIN_ARRAY_BYTES + 256, `main twin ${truth.mainTruth} B`);
   assertBytes(main.allocatedBytes, truth.mainTruth, tolerancePerCall, 'inMain allocated');
   assert.doesNotMatch(renderFunction(main, { unit: 'auto', precision: 2 })[0]!, /worker thread/);
   assert.equal(outcome.result.functions.length, 2, `tables: ${outcome.result.functions.map((f) => `${f.name}@${f.thread ?? 'main'}`).join(', ')}`);
