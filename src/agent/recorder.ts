@@ -56,18 +56,12 @@ interface PendingHit {
   used: number;
   freed: number;
   gcs: number;
-  /** Of freed, what concurrent sweeping freed in old space outside any collection (V8 12 on). */
-  swept: number;
 }
 
 /**
  * From old-space refills seen at evaluation counts e1 < e2 < … with sizes L1, L2, …: between refill k and k+1 the
  * evaluations consumed the buffer taken at refill k, so the rate is ΣL(1..m-1) / (e_m - e_1).
  */
-function oldSpaceUsed(state: GcHeapState): number {
-  return state.heapSpaceStatistics?.find((s) => s.spaceName === 'old_space')?.spaceUsedSize ?? 0;
-}
-
 function perEvaluation(refills: Array<[number, number]>): number {
   if (refills.length < 2) return 0;
   let bytes = 0;
@@ -75,7 +69,7 @@ function perEvaluation(refills: Array<[number, number]>): number {
   return bytes / (refills[refills.length - 1]![0] - refills[0]![0]);
 }
 
-const NO_GC = { freed: 0, count: 0, oldGrowth: 0 };
+const NO_GC = { freed: 0, count: 0 };
 /** What a sound break-cost measurement gives on Node 20 x64 (24 B; 16 B more while calibrating), and its bounds. */
 const BREAK_COST_RANGE = [-16, 256] as const;
 const TYPICAL_BREAK_COST = 24;
@@ -349,12 +343,13 @@ export class Recorder {
       const ownOld = this.absorbOwnOldSpace(oldStart);
       if (calibration === 1) {
         // Between a recording condition and its calibration twin only V8's and lineprof's work runs: a collection
-        // there is in no line (its drop is in the sample, which is dropped as an outlier). Left in the GC profiler,
-        // what it freed went to the next line that read it (seen: +8 MB, a young generation's worth, on Node 24).
+        // there is in no line (its drop is in the sample, which the median or the outlier check leaves out). Left in
+        // the GC profiler, what it freed went to the next line that read it (seen: +8 MB, a young generation's
+        // worth, on Node 24).
         if (this.gcSuspected) this.discardOwnWorkGcs();
         this.calibrationHit(id, start - ownOld - jit);
       }
-      else this.recordingHit(id, start - ownOld - jit, startExternal, oldStart - this.ends[END_OLD]! - ownOld);
+      else this.recordingHit(id, start - ownOld - jit, startExternal);
     } catch (err) {
       // A failure here must not change the program; the hit is lost, and the report says so.
       this.counters.lostHits++;
@@ -365,9 +360,9 @@ export class Recorder {
     const forced = this.collectedInThisHit;
     this.collectedInThisHit = false;
     if (!forced) this.ownGarbage = Math.max(0, this.ownGarbage + this.readUsed() - start);
-    // Nothing may run after the closing reading: whatever allocated there would land in the next interval.
-    this.markEnd();
-    if (!forced && this.shrankInOwnWork()) this.discardOwnWorkGcs();
+    // Nothing may run after the closing reading: whatever allocated there would land in the next interval. A
+    // collection since the opening readings is lineprof's own: markEnd drops it before it reads.
+    this.markEnd(forced ? undefined : this.watchedStart);
     return false;
   }
 
@@ -396,24 +391,17 @@ export class Recorder {
     }
   }
 
-  /** `oldChange`: old space's change in the interval, less what was absorbed as lineprof's own. */
-  private recordingHit(id: number, used: number, external: number, oldChange: number): void {
+  private recordingHit(id: number, used: number, external: number): void {
     this.counters.hits++;
     const gcs = this.takeGcs();
-    // V8 12 on: old space is swept concurrently after a full collection, so its used size drops in later intervals,
-    // outside any collection (and during one, beyond what the collection reports). As in the probe log, that drop
-    // is freed memory in the interval it falls in, not a negative allocation.
-    const swept = this.programSpaces && !process.env.NOSWEPT ? Math.max(0, gcs.oldGrowth - oldChange) : 0;
-    if (swept > 0) this.counters.sweptBytes = (this.counters.sweptBytes ?? 0) + swept;
     const hit: PendingHit = {
       id,
       depth: this.attributor.continuingDepth(id) ?? this.measuredDepth(),
       raw: used - this.lastEnd,
       rawExternal: external - this.lastExternalEnd,
       used,
-      freed: gcs.freed + swept,
+      freed: gcs.freed,
       gcs: gcs.count,
-      swept,
     };
     const opener = this.lastId;
     if (this.costFromStart && opener >= 0 && this.estimates[opener] !== undefined) {
@@ -486,23 +474,20 @@ export class Recorder {
       trace[this.traceLength++] = hit.id;
       trace[this.traceLength++] = hit.raw;
       trace[this.traceLength++] = overhead;
-      trace[this.traceLength++] = hit.freed;
+      trace[this.traceLength++] = hit.depth;
       trace[this.traceLength++] = hit.gcs;
     }
-    // A GC (or sweeping after one) in the interval also freed lineprof's own garbage (already excluded from the
-    // figures): count it back so that only the program's garbage makes the net figure smaller.
-    const ownReclaimed = hit.gcs > 0 || hit.swept > 0 ? Math.min(this.ownGarbage, hit.freed) : 0;
+    // A GC in the interval also freed lineprof's own garbage (already excluded from the figures): count it back so
+    // that only the program's garbage makes the net figure smaller.
+    const ownReclaimed = hit.gcs > 0 ? Math.min(this.ownGarbage, hit.freed) : 0;
     this.heap += hit.raw - overhead + ownReclaimed;
     this.freed += hit.freed - ownReclaimed;
-    // An interval where only sweeping freed memory is flagged like one with a collection.
-    this.gcs += hit.gcs > 0 ? hit.gcs : hit.swept > 0 ? 1 : 0;
+    this.gcs += hit.gcs;
     this.externalClock += hit.rawExternal;
     if (hit.gcs > 0) {
       this.ownGarbage = 0;
       this.oldDebt = 0;
       this.oldHeld = 0;
-    } else {
-      this.ownGarbage -= ownReclaimed;
     }
     this.ownGarbage += overhead;
     const previous = this.lastCommitted;
@@ -595,23 +580,23 @@ export class Recorder {
    * profiler costs ~25 µs, so it is only read when a space shrank, which no allocation can cause: a GC missed that
    * way (one whose interval allocated more than it freed in every space) is counted at the next one.
    */
-  private takeGcs(force = false): { freed: number; count: number; oldGrowth: number } {
+  private takeGcs(force = false): { freed: number; count: number } {
     if (!force && !this.gcSuspected) return NO_GC;
+    // A collection since this hit's opening readings ran in lineprof's own work, and is the last in the list (one
+    // that reading the profiler sets off lands in no list: the figures are copied first).
+    const ownLast = this.shrankSinceStart();
     const result = this.gcProfiler.stop();
     this.gcProfiler.start();
     let freed = 0;
-    let oldGrowth = 0;
     const list = result?.statistics ?? [];
     // The profiler holds every collection since it was last read, and some ran in lineprof's own time, unseen there
     // (seen on Node 22-26: a young generation's 8 MB freed, in an interval whose heap did not drop). The interval
     // lasted `intervalNs` (read long): collections that take longer together cannot all have run in it; the
     // earliest are lineprof's.
-    // Reading the profiler allocates its figures, which can start a collection: one that made the watched spaces
-    // smaller than at this hit's start ran after its readings, in lineprof's work (seen on Node 24: a scavenge of 8 MB
-    // reported in an interval whose heap had not dropped). It is the last in the list.
-    if (list.length > 0 && this.shrankSinceStart()) {
+    if (list.length > 0 && ownLast) {
       list.pop();
       this.counters.ownGcs = (this.counters.ownGcs ?? 0) + 1;
+      this.forgetOwnGarbage();
     }
     let cost = 0;
     for (const s of list) cost += (s.cost ?? 0) * 1000;
@@ -619,12 +604,9 @@ export class Recorder {
       cost -= (list.shift()!.cost ?? 0) * 1000;
       this.counters.ownGcs = (this.counters.ownGcs ?? 0) + 1;
     }
-    for (const s of list) {
-      freed += this.usedByProgram(s.beforeGC) - this.usedByProgram(s.afterGC);
-      oldGrowth += oldSpaceUsed(s.afterGC) - oldSpaceUsed(s.beforeGC);
-    }
+    for (const s of list) freed += this.usedByProgram(s.beforeGC) - this.usedByProgram(s.afterGC);
     if (list.length > 0) this.counters.userGcs += list.length;
-    return { freed, count: list.length, oldGrowth };
+    return { freed, count: list.length };
   }
 
   /**
@@ -633,9 +615,17 @@ export class Recorder {
    * Allocated of the next line that reads the profiler (seen on attach: +2 to +3.6 KB a call of a 80 B line).
    */
   private discardOwnWorkGcs(): void {
-    this.counters.ownGcs = (this.counters.ownGcs ?? 0) + 1;
-    this.gcProfiler.stop();
+    const list = this.gcProfiler.stop()?.statistics ?? [];
     this.gcProfiler.start();
+    this.counters.ownGcs = (this.counters.ownGcs ?? 0) + list.length;
+    if (list.length > 0) this.forgetOwnGarbage();
+  }
+
+  /** After a collection in lineprof's own work, as after one in a line: its garbage and old-space buffers are gone. */
+  private forgetOwnGarbage(): void {
+    this.ownGarbage = 0;
+    this.oldDebt = 0;
+    this.oldHeld = 0;
   }
 
   /** Whether a watched space is smaller now than at the hit's start (only a collection does that). */
@@ -644,10 +634,6 @@ export class Recorder {
     return this.smallerThan(this.watchedAfter, this.watchedStart);
   }
 
-  /** Whether a watched space is smaller at the hit's closing reading than at its start (only a collection does that). */
-  private shrankInOwnWork(): boolean {
-    return this.smallerThan(this.watchedEnd, this.watchedStart);
-  }
 
   /**
    * The heap in use in a GC profiler's figures, counted as readUsed counts it. From V8 12 a full collection frees
@@ -796,17 +782,21 @@ export class Recorder {
   }
 
   /**
-   * The closing reading. Values go into a Float64Array, never into object fields: an unoptimised store of a number
+   * The closing readings. Values go into a Float64Array, never into object fields: an unoptimised store of a number
    * into a field can box it on the heap, and that allocation, made after the reading, would be charged to the next
    * interval (it showed as ~96 B per hit until the recorder was optimised). The total comes last.
+   *
+   * A collection while they are read, or since `since` (the watched spaces when lineprof's work now ending began: a
+   * hit's opening readings), is lineprof's own: it is dropped from the GC profiler, and the readings are taken again
+   * after it.
    */
-  /** The closing readings, taken again should a collection run while they are read (see record). */
-  private markEnd(): void {
+  private markEnd(since?: Float64Array): void {
     this.clock.hrtime();
     this.endTime[0] = this.clock.values[1]!;
     this.endTime[1] = this.clock.values[2]!;
     const ends = this.ends;
-    do {
+    let baseline = since;
+    for (;;) {
       this.readWatched(this.watchedEnd);
       for (let i = 0; i < this.compiledSpaces.length; i++) this.compiledEnd[i] = this.readSpace(this.compiledSpaces[i]!);
       this.buffers.updateHeapSpaceStatisticsBuffer(this.oldSpace);
@@ -814,7 +804,10 @@ export class Recorder {
       ends[END_USED] = this.readUsed();
       ends[END_EXTERNAL] = this.stats[this.external]!;
       this.readWatched(this.watchedAfter);
-    } while (this.smallerThan(this.watchedAfter, this.watchedEnd));
+      if (!this.smallerThan(this.watchedAfter, baseline ?? this.watchedEnd)) break;
+      this.discardOwnWorkGcs();
+      baseline = undefined;
+    }
   }
 
   private readWatched(into: Float64Array): void {

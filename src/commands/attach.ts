@@ -217,6 +217,12 @@ async function attachSession(
       throw err;
     }
     lastReport = await call<AgentReport>('snapshot');
+    // An edit that waits for the task the start interrupted to end: asked again until it is made, or breakpoints
+    // are set (the agent decides; a task that runs on for 100 ms is taken for one that never returns).
+    while (lastReport.stats.editsAwaitingTask) {
+      await unlessEnded(new Promise((r) => setTimeout(r, 25)));
+      lastReport = await call<AgentReport>('snapshot');
+    }
     debug('first snapshot: %d functions', lastReport.functions.length);
     if (lastReport.unmatched.functions.length > 0) {
       // A name that matches nothing in a running process is most likely mistyped: say so with what is there.

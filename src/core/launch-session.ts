@@ -61,7 +61,7 @@ export function checkLaunch(request: LaunchRequest, requireMarks: boolean): Chec
   const script = resolveScript(request.script, cwd);
   checkNodeArgs(request.nodeArgs ?? [], env);
   const nodeArgs = withTypeScriptLoader(script, cwd, request.nodeArgs ?? [], env);
-  checkSyntax(script, cwd, nodeArgs);
+  checkSyntax(script, cwd, nodeArgs, env);
   const selection: SelectionSpec = {
     markers: request.markers ?? true,
     functions: request.functions ?? [],

@@ -82,14 +82,14 @@ export function resolveScript(script: string, cwd: string): string {
  * A script V8 cannot compile would fail before any function runs: say so in one line instead of Node's stack. Node
  * itself checks (`node --check`, ~40 ms), so whatever this Node accepts is accepted.
  */
-export function checkSyntax(script: string, cwd: string, nodeArgs: string[]): void {
+export function checkSyntax(script: string, cwd: string, nodeArgs: string[], env: NodeJS.ProcessEnv): void {
   if (!['', '.js', '.cjs', '.mjs'].includes(path.extname(script))) return;
   // A preload or loader of the user's may compile the script (@babel/register, a loader hook): `node --check` would
   // judge a text node never runs as it is. Nor can they run here: they are the program's code, run once, by the run.
   // The run then reports its own syntax errors.
-  const options = (process.env.NODE_OPTIONS ?? '').split(/\s+/).filter((a) => a !== '');
+  const options = (env.NODE_OPTIONS ?? '').split(/\s+/).filter((a) => a !== '');
   if (withoutPreloads(nodeArgs).length !== nodeArgs.length || withoutPreloads(options).length !== options.length) return;
-  const check = spawnSync(process.execPath, [...nodeArgs, '--check', script], { cwd, encoding: 'utf8' });
+  const check = spawnSync(process.execPath, [...nodeArgs, '--check', script], { cwd, encoding: 'utf8', env });
   if (check.status === 0 || check.error) return;
   const lines = check.stderr.split('\n');
   const at = /^(.*):(\d+)$/.exec(lines[0] ?? '');

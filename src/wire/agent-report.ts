@@ -111,6 +111,8 @@ export interface AgentReport {
     freedBetweenLines?: number;
     /** Attach with probes: how long each LiveEdit of a script stopped the target, in ms. */
     editPausesMs?: number[];
+    /** Attach with probes: scripts whose edit waits for the task lineprof's start interrupted to end (ask again). */
+    editsAwaitingTask?: number;
   };
   warnings: string[];
   /** True for the report taken when the target exits; false for a snapshot while it runs. */
@@ -177,8 +179,6 @@ export interface RecorderStats {
   userGcs: number;
   /** Collections that ran inside the recorder's own work (in no line's interval). */
   ownGcs?: number;
-  /** Old-space bytes concurrent sweeping freed in the program's lines, outside collections (V8 12 on). */
-  sweptBytes?: number;
   /** Median, over calibrated locations, of the per-hit footprint removed (bytes). */
   medianOverheadBytes: number;
   /** Per-hit cost outside the condition, measured at start (bytes). */

@@ -83,7 +83,7 @@ test('a script that only a --require preload makes valid (a compiling preload, a
   const rows = build.lines.find((l: { line: number }) => l.line === 7);
   // 3 arrays of 20,000 numbers; the first line of a call is +64-72 B on Node 22-26 (docs/engines.md).
   assert.ok(Math.abs(rows.allocatedBytes - 3 * 160_048) <= 3 * 128, `${rows.allocatedBytes} B`);
-  // Without the preload it is still one line, from the run itself.
+  // Without the preload the pre-check runs, and says it in one line.
   const plain = await runCli(['run', 'fixtures/preload/macro.js']);
   assert.equal(plain.code, 2);
   assert.equal(oneLineError(plain.stderr), "lineprof: fixtures/preload/macro.js:7:21: SyntaxError: Unexpected token '!'");

@@ -74,11 +74,14 @@ test('attach --engine breakpoints to a process that never yields, collecting all
     assert.ok(step.calls > 1000, `${step.calls} calls`);
     const row = line(step, 'const row = [i, i + 1];');
     const store = line(step, 'kept[i % 1000] = row;');
-    // 16 B a call (seen +2 to +21 B on Node 20-26, 20 attaches: the conditions' calibration), and 64 KiB for each
+    // 32 B a call (seen -16 to +30 B on Node 20-26, 32 attaches: the conditions' calibration), and 64 KiB for each
     // occurrence a collection ran in (V8's GC statistics against its counters). Before, a collection that ran while
     // lineprof read the heap, or between a condition and its calibration twin, put a young generation's 4-8 MB in
     // a line: 1 attach in 2 on Node 22-26.
-    const bound = (l: { gcAffected: number }) => 16 * step.calls + l.gcAffected * 65_536;
+    // On Node 20 old space is counted by allocation buffer: one buffer (up to 256 KiB) can land in a line either way
+    // (seen: -237,472 B on the store line, 1 attach in 7).
+    const buffer = NODE_MAJOR < 22 ? 262_144 : 0;
+    const bound = (l: { gcAffected: number }) => 32 * step.calls + l.gcAffected * 65_536 + buffer;
     assert.ok(Math.abs(row.allocatedBytes - truth * step.calls) <= bound(row), `${(row.allocatedBytes / step.calls).toFixed(1)} B a call vs ${truth} in-process (gc ${row.gcAffected})`);
     assert.ok(Math.abs(store.allocatedBytes) <= bound(store), `the store: ${store.allocatedBytes} B over ${step.calls} calls (gc ${store.gcAffected})`);
     assert.ok((outcome.result.stats.ownGcs ?? 0) + outcome.result.stats.userGcs > 0, 'collections ran');

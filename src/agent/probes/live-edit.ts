@@ -57,8 +57,8 @@ interface ScriptWork {
   shortcutTaken: boolean;
   /** The one collection asked for this script has been made. */
   collected: boolean;
-  /** The edit refused with a function of the script on the stack was tried again once the stack emptied. */
-  triedAtEmptyStack: boolean;
+  /** The edit, refused with a function of the script on the stack, is (or was) to be tried again from a microtask. */
+  emptyStackRetryQueued: boolean;
 }
 
 /** V8 no longer has LiveEdit (Node 26): attach uses breakpoints throughout (or says so, with --engine probes). */
@@ -71,6 +71,8 @@ export class NoLiveEditError extends Error {
 /** A refused edit is tried again after this, doubling up to MAX_RETRY_MS (each try stops the process, as an edit). */
 const FIRST_RETRY_MS = 200;
 const MAX_RETRY_MS = 5_000;
+/** How long the task lineprof's start interrupted may run on before its script's functions get breakpoints. */
+const TASK_WAIT_MS = 100;
 /** How often the open calls of a script read by breakpoints are looked at. */
 const POLL_MS = 100;
 /** A restore refused this many times gets a full collection (a finished async call keeps the edit blocked until
@@ -113,6 +115,8 @@ export class LiveEditAgent {
    */
   private editing = 0;
   private stopped = false;
+  /** When the first edit that waits for the interrupted task to end was refused (Date.now). */
+  private taskWaitFrom = 0;
   private restoreTries = 0;
   private fallbackCount = 0;
   private readonly maxPauseMs: number;
@@ -136,8 +140,8 @@ export class LiveEditAgent {
     // The scripts loaded so far arrive as scriptParsed notifications inside this call.
     this.connection.post('Debugger.enable', { maxScriptsCacheSize: 0 });
     this.starting = false;
-    // Made now: on a Node without LiveEdit the first edit throws here, before anything else is changed (and an
-    // edit refused because the evaluation interrupted a marked function falls back to breakpoints).
+    // Made now: on a Node without LiveEdit the first edit throws here, before anything else is changed (an edit
+    // refused because the evaluation interrupted a function of the script is tried again once that task is over).
     this.tick(true);
   }
 
@@ -174,6 +178,7 @@ export class LiveEditAgent {
     }
     report.warnings.push(...this.warnings.filter((w) => !report.warnings.includes(w)));
     report.stats.editPausesMs = [...this.editPauses];
+    if (this.awaitingEmptyStack.size > 0) report.stats.editsAwaitingTask = this.awaitingEmptyStack.size;
     return report;
   }
 
@@ -301,16 +306,20 @@ export class LiveEditAgent {
   }
 
   /**
-   * The controller's first request after the start. An edit still waiting for an empty stack never had one: a
-   * function of its script runs on (a long loop). Its marked functions are read by breakpoints meanwhile, and the
-   * edit is tried again as any refused one.
+   * A request of the controller's after the start (it asks again while `editsAwaitingTask` says an edit waits). An
+   * edit still waiting for its microtask came in a task that has not ended. Once that task has run for
+   * TASK_WAIT_MS it is taken for one that never returns: the edit is tried once more (the function may have
+   * returned, the task going on), and if refused again the script's marked functions are read by breakpoints
+   * meanwhile, the edit tried again as any refused one.
    */
   onControllerRequest(): void {
-    for (const scriptId of this.awaitingEmptyStack) {
-      const w = this.work.get(scriptId);
-      if (w) this.refused(w, 'BlockedByActiveFunction');
-    }
+    if (this.awaitingEmptyStack.size === 0 || Date.now() - this.taskWaitFrom < TASK_WAIT_MS) return;
+    const waiting = [...this.awaitingEmptyStack];
     this.awaitingEmptyStack.clear();
+    for (const scriptId of waiting) {
+      const w = this.work.get(scriptId);
+      if (w && !this.stopped && !w.keepBreakpoints && w.applied < w.live.steps.length) this.editNow(scriptId, w);
+    }
   }
 
   private plan(script: ScriptParsedEvent): void {
@@ -334,7 +343,7 @@ export class LiveEditAgent {
       this.startSkipped(script, live);
       return;
     }
-    const w: ScriptWork = { script, live, original: source, applied: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0, shortcutTaken: false, collected: false, triedAtEmptyStack: false };
+    const w: ScriptWork = { script, live, original: source, applied: 0, retryAt: 0, retryDelayMs: FIRST_RETRY_MS, callsAtRefusal: 0, shortcutTaken: false, collected: false, emptyStackRetryQueued: false };
     this.work.set(script.scriptId, w);
     if (live.unsafe) {
       w.keepBreakpoints = true;
@@ -386,11 +395,13 @@ export class LiveEditAgent {
         if (!w.fallback) this.startFallback(w);
         return;
       }
-      if (status === 'BlockedByActiveFunction' && !w.fallback && !w.triedAtEmptyStack) {
-        // The controller's request ran at an interrupt inside a function of the script (a busy server: seen in 1
-        // attach in 4 under load). Once that task is over it is off the stack: the edit is tried again from a
-        // microtask, before breakpoints are set for nothing (1,000 of them take seconds to set and to remove).
-        w.triedAtEmptyStack = true;
+      if (status === 'BlockedByActiveFunction' && !w.fallback && !w.emptyStackRetryQueued) {
+        // The controller's request ran at an interrupt inside a function of the script (a busy server: seen in 4
+        // attaches in 10 under load). Once that task is over it is off the stack: the edit is tried again from a
+        // microtask, before breakpoints are set for nothing (1,000 of them take seconds to set and to remove). What
+        // the rest of that task runs of the marked functions is read by neither engine, as a call before the attach.
+        w.emptyStackRetryQueued = true;
+        if (this.awaitingEmptyStack.size === 0) this.taskWaitFrom = Date.now();
         this.awaitingEmptyStack.add(scriptId);
         queueMicrotask(() => this.guarded(() => this.editAtEmptyStack(scriptId)));
         return;
