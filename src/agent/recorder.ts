@@ -589,20 +589,19 @@ export class Recorder {
     this.gcProfiler.start();
     let freed = 0;
     const list = result?.statistics ?? [];
-    // The profiler holds every collection since it was last read, and some ran in lineprof's own time, unseen there
-    // (seen on Node 22-26: a young generation's 8 MB freed, in an interval whose heap did not drop). The interval
-    // lasted `intervalNs` (read long): collections that take longer together cannot all have run in it; the
-    // earliest are lineprof's.
     if (list.length > 0 && ownLast) {
       list.pop();
-      this.counters.ownGcs = (this.counters.ownGcs ?? 0) + 1;
-      this.forgetOwnGarbage();
+      this.countOwnGcs(1);
     }
+    // The profiler holds every collection since it was last read, and some may have run in lineprof's own time,
+    // unseen there (seen on Node 22-26: a young generation's 8 MB freed, in an interval whose heap did not drop). The
+    // interval lasted `intervalNs` (read long): collections that take longer together cannot all have run in it; the
+    // earliest are lineprof's.
     let cost = 0;
     for (const s of list) cost += (s.cost ?? 0) * 1000;
     while (list.length > 0 && cost > this.intervalNs) {
       cost -= (list.shift()!.cost ?? 0) * 1000;
-      this.counters.ownGcs = (this.counters.ownGcs ?? 0) + 1;
+      this.countOwnGcs(1);
     }
     for (const s of list) freed += this.usedByProgram(s.beforeGC) - this.usedByProgram(s.afterGC);
     if (list.length > 0) this.counters.userGcs += list.length;
@@ -610,19 +609,20 @@ export class Recorder {
   }
 
   /**
-   * A collection ran inside the recorder's own work (its allocations filled the young generation): it belongs to no
-   * interval (a watched space shrank between the hit's readings). Left in the GC profiler, what it freed (megabytes of conditions' garbage) would be added to the
+   * A collection ran inside the recorder's own work (a watched space shrank between the hit's readings): it belongs
+   * to no interval. Left in the GC profiler, what it freed (megabytes of conditions' garbage) would be added to the
    * Allocated of the next line that reads the profiler (seen on attach: +2 to +3.6 KB a call of a 80 B line).
    */
   private discardOwnWorkGcs(): void {
     const list = this.gcProfiler.stop()?.statistics ?? [];
     this.gcProfiler.start();
-    this.counters.ownGcs = (this.counters.ownGcs ?? 0) + list.length;
-    if (list.length > 0) this.forgetOwnGarbage();
+    this.countOwnGcs(list.length);
   }
 
-  /** After a collection in lineprof's own work, as after one in a line: its garbage and old-space buffers are gone. */
-  private forgetOwnGarbage(): void {
+  /** Collections in lineprof's own work: counted, and, as after one in a line, its garbage and buffers are gone. */
+  private countOwnGcs(count: number): void {
+    if (count === 0) return;
+    this.counters.ownGcs = (this.counters.ownGcs ?? 0) + count;
     this.ownGarbage = 0;
     this.oldDebt = 0;
     this.oldHeld = 0;
@@ -633,7 +633,6 @@ export class Recorder {
     this.readWatched(this.watchedAfter);
     return this.smallerThan(this.watchedAfter, this.watchedStart);
   }
-
 
   /**
    * The heap in use in a GC profiler's figures, counted as readUsed counts it. From V8 12 a full collection frees
@@ -711,16 +710,11 @@ export class Recorder {
     return 0;
   }
 
-  /** Whether new, old or large-object space is smaller than at the end of the last call (only a GC does that). */
+  /** Whether new, old or large-object space is smaller than at the end of the last call (only a GC does that); the
+   * watched spaces' sizes are kept in watchedStart. */
   private spacesShrank(oldNow: number): boolean {
-    let shrank = oldNow < this.lastOldEnd;
-    for (let i = 0; i < this.watchedSpaces.length; i++) {
-      this.buffers.updateHeapSpaceStatisticsBuffer(this.watchedSpaces[i]!);
-      const size = this.buffers.heapSpaceStatisticsBuffer[this.buffers.kSpaceUsedSizeIndex]!;
-      this.watchedStart[i] = size;
-      if (size < this.watchedEnd[i]!) shrank = true;
-    }
-    return shrank;
+    this.readWatched(this.watchedStart);
+    return oldNow < this.lastOldEnd || this.smallerThan(this.watchedStart, this.watchedEnd);
   }
 
   /**
